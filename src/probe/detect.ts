@@ -1,0 +1,63 @@
+// Reads the facts of KernelFeatures from the host (I/O edge).
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import {
+  type KernelFeatures,
+  parseBpftraceFentry,
+  parseBpftraceVersion,
+  parseMemcgId,
+  parseMemoryCgroupVersion,
+  parseTracepointFormat,
+} from "./features.ts";
+
+function read(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  const r = await execa(cmd, args, { reject: false, timeout: 15_000, stdin: "ignore" });
+  return `${r.stdout ?? ""}\n${r.stderr ?? ""}`;
+}
+
+/** Finds tracefs: the modern mount point first, then the debugfs one bpftrace 0.17 reads. */
+export function findTracefs(hostRoot: string): string | null {
+  for (const dir of ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]) {
+    if (existsSync(join(hostRoot, dir, "events"))) return join(hostRoot, dir);
+  }
+  return null;
+}
+
+export async function detectFeatures(opts: { hostRoot: string; bpftrace: string }): Promise<KernelFeatures> {
+  const root = opts.hostRoot;
+  const tracefs = findTracefs(root);
+  const format = tracefs ? read(join(tracefs, "events/oom/mark_victim/format")) : null;
+  const filterFns = tracefs ? read(join(tracefs, "available_filter_functions")) : null;
+  const [versionText, infoText, pageCounter] = await Promise.all([
+    run(opts.bpftrace, ["--version"]),
+    run(opts.bpftrace, ["--info"]),
+    run(opts.bpftrace, ["-lv", "struct page_counter"]),
+  ]);
+  return {
+    kernelRelease: (read(join(root, "/proc/sys/kernel/osrelease")) ?? "unknown").trim(),
+    btf: existsSync(join(root, "/sys/kernel/btf/vmlinux")),
+    tracefs,
+    kprobes: tracefs !== null && existsSync(join(tracefs, "kprobe_events")),
+    oomKillProcessSymbol: / [tT] oom_kill_process$/m.test(read(join(root, "/proc/kallsyms")) ?? ""),
+    oomKillProcessFtrace: filterFns !== null && /^oom_kill_process(\s|$)/m.test(filterFns),
+    markVictimFields: format === null ? null : parseTracepointFormat(format),
+    memcgId: parseMemcgId(read(join(root, "/proc/cgroups")) ?? ""),
+    // Under a host root, the host's mounts are those of its init process.
+    cgroup: parseMemoryCgroupVersion(read(join(root, root === "/" ? "/proc/self/mounts" : "/proc/1/mounts")) ?? ""),
+    pageCounterMax: /\bmax;/.test(pageCounter) ? "max" : /\blimit;/.test(pageCounter) ? "limit" : null,
+    bpftrace: {
+      path: opts.bpftrace,
+      version: parseBpftraceVersion(versionText),
+      fentry: parseBpftraceFentry(infoText),
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// Fills the probe templates in probes/ for one kernel and bpftrace (pure).
+import mainTemplate from "../../probes/oomtrace.bt.in" with { type: "text" };
+import decisionTemplate from "../../probes/decision.bt.in" with { type: "text" };
+import chainTemplate from "../../probes/chain.bt.in" with { type: "text" };
+import { type KernelFeatures, versionAtLeast } from "./features.ts";
+import type { ProbeMode } from "./choose.ts";
+
+/** Levels of the cgroup tree read per chain: kubelet trees under a nested prefix stay well inside it. */
+export const CHAIN_DEPTH = 16;
+
+/** mark_victim fields that carry the victim's memory facts (upstream 72ba14deb40a and its backports). */
+const MEMORY_FIELDS = ["total_vm", "anon_rss", "file_rss", "shmem_rss", "uid", "pgtables", "oom_score_adj"];
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{([A-Z_]+)\}\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+function chain(role: "t" | "v" | "o", pcMax: string): string {
+  return fill(chainTemplate, { DEPTH: String(CHAIN_DEPTH), ROLE: role, PC_MAX: pcMax }).trimEnd();
+}
+
+/** bpftrace 0.21 brought `args.field`; older ones only know `args->field`. */
+export function argPrefix(f: KernelFeatures): string {
+  return versionAtLeast(f.bpftrace.version, [0, 21, 0]) ? "args." : "args->";
+}
+
+export function renderProbe(f: KernelFeatures, mode: ProbeMode): string {
+  const arg = argPrefix(f);
+  const fields = f.markVictimFields ?? [];
+  const hasMemory = MEMORY_FIELDS.every((x) => fields.includes(x));
+  // bpftrace 0.21–0.23 read __data_loc strings as empty; the victim's comm then comes from its exit.
+  const dataLocOk = !versionAtLeast(f.bpftrace.version, [0, 21, 0]) || versionAtLeast(f.bpftrace.version, [0, 24, 0]);
+  const pcMax = f.pageCounterMax ?? "max";
+  let script = fill(mainTemplate, {
+    ARG: arg,
+    MEMCG_ID: String(f.memcgId),
+    MARK_FIELDS: hasMemory ? MEMORY_FIELDS.map((x) => `${arg}${x}`).join(", ") : MEMORY_FIELDS.map(() => "-1").join(", "),
+    MARK_COMM: fields.includes("comm") && dataLocOk ? `str(${arg}comm)` : `""`,
+    // The stack tells a memcg OOM from a global one where no decision probe gives the constraint.
+    STACK: mode === "tracepoint" ? "kstack" : `""`,
+  });
+  if (mode !== "tracepoint") {
+    const fentryName = versionAtLeast(f.bpftrace.version, [0, 20, 0]) ? "fentry" : "kfunc";
+    script += fill(decisionTemplate, {
+      DECISION_PROBE: mode === "fentry" ? `${fentryName}:oom_kill_process` : "kprobe:oom_kill_process",
+      OC: mode === "fentry" ? `${arg}oc` : "arg0",
+    });
+  }
+  return script.replace(/\{\{CHAIN ([tvo])\}\}/g, (_, role: "t" | "v" | "o") => chain(role, pcMax)) + "\n";
+}
+
+/** The comment block `oomtrace probe` prints above the script: what was chosen and why. */
+export function probeHeader(f: KernelFeatures, mode: ProbeMode, reasons: string[]): string {
+  const v = f.bpftrace.version?.join(".") ?? "unknown";
+  const lines = [
+    `oomtrace probe for kernel ${f.kernelRelease}, bpftrace ${v} (${f.bpftrace.path})`,
+    `chosen: ${mode}`,
+    ...reasons,
+    `memory cgroup: ${f.cgroup}, subsys index ${f.memcgId}; BTF ${f.btf ? "yes" : "no"}; tracefs ${f.tracefs ?? "not mounted"}`,
+    `mark_victim fields: ${(f.markVictimFields ?? []).join(" ") || "none"}`,
+    "Run it yourself: bpftrace -f json <this file>; or give it to oomtrace run --probe <file>.",
+  ];
+  return lines.map((l) => `// ${l}`).join("\n") + "\n";
+}

@@ -1,0 +1,5 @@
+// Probe templates are imported as text and embedded in the compiled binary.
+declare module "*.bt.in" {
+  const text: string;
+  export default text;
+}
