@@ -14,7 +14,8 @@ export type DropReason =
   | "state_full"; // more pieces in flight than the bounds allow
 
 export interface AssemblerOptions {
-  probe: string;
+  /** Name of the probe now running, put on each kill. */
+  probe: () => string;
   now: () => number;
   /** How long a mark waits for its victim's exit before going out without a cgroup. */
   exitWaitMs?: number;
@@ -70,9 +71,9 @@ export class KillAssembler {
     }
   }
 
-  /** Marks whose victim never exited in time go out without a cgroup; stale pieces are dropped. */
-  flush(): KernelKill[] {
-    const now = this.opts.now();
+  /** Marks whose victim never exited in time go out without a cgroup; stale pieces are dropped. `all` empties every wait (at stop). */
+  flush(all = false): KernelKill[] {
+    const now = all ? Infinity : this.opts.now();
     const out: KernelKill[] = [];
     for (const [tid, p] of this.pending) {
       if (p.deadline <= now) {
@@ -184,7 +185,7 @@ export class KillAssembler {
     const decVictim = dec && dec.victimTid === m.victimTid ? dec : null;
     return {
       source: "bpftrace",
-      probe: this.opts.probe,
+      probe: this.opts.probe(),
       kernelTimeNs: BigInt(Math.round(m.t)),
       victim: {
         pid: victim?.exit?.pid ?? (self ? m.triggerPid : (decVictim?.victimPid ?? m.victimTid)),

@@ -1,0 +1,228 @@
+// Wiring only: config → sources (bpftrace, kmsg) → decode → merge → attribute → sinks.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ConsolaInstance } from "consola";
+import type { RunConfig } from "./config/run.ts";
+import { kernelTimeToDate, sampleClock, type ClockSample } from "./clock.ts";
+import { parseCgroupPath, oomScope } from "./attribute/cgroup-path.ts";
+import { KillAssembler } from "./decode/assemble.ts";
+import { decodeBpftraceLine } from "./decode/bpftrace-line.ts";
+import { SourceMerger } from "./decode/merge.ts";
+import { decodeRecord } from "./decode/records.ts";
+import { detectFeatures } from "./probe/detect.ts";
+import { chooseProbe } from "./probe/choose.ts";
+import { renderProbe } from "./probe/render.ts";
+import { BpftraceSupervisor, type ProbeScript } from "./sources/bpftrace/supervisor.ts";
+import { KmsgOomAssembler } from "./sources/kmsg/assemble.ts";
+import { parseKmsgRecord } from "./sources/kmsg/parse.ts";
+import { readKmsg } from "./sources/kmsg/reader.ts";
+import { Metrics } from "./sinks/metrics.ts";
+import { stdoutSink } from "./sinks/stdout.ts";
+import { startServer } from "./server.ts";
+import type { KernelKill, OomEvent, Sink } from "./types.ts";
+import { VERSION } from "./version.ts";
+
+/** Attribution of one kill (pure): names from the victim's cgroup path and the scope that ran out. */
+export function attribute(k: KernelKill, node: string, clock: ClockSample): OomEvent {
+  const identity = k.cgroupPath === null ? null : parseCgroupPath(k.cgroupPath);
+  return {
+    kill: k,
+    identity,
+    scope: oomScope({ constraint: k.constraint, oomCgroupPath: k.oomCgroupPath }),
+    attribution: identity ? "exact" : "unresolved",
+    node,
+    time: kernelTimeToDate(k.kernelTimeNs, clock),
+  };
+}
+
+/** Builds the scripts to try, richest first: a user script alone, or the built-in probe per mode. */
+export async function probeScripts(cfg: RunConfig, log: ConsolaInstance): Promise<{ scripts: ProbeScript[]; bpftraceVersion: string }> {
+  const features = await detectFeatures({ hostRoot: cfg.hostRoot, bpftrace: cfg.bpftrace });
+  const bpftraceVersion = features.bpftrace.version?.join(".") ?? "unknown";
+  if (cfg.probeFile) {
+    let text: string;
+    try {
+      text = readFileSync(cfg.probeFile, "utf8");
+    } catch (e) {
+      throw new Error(`cannot read --probe ${cfg.probeFile}: ${(e as Error).message}`);
+    }
+    return { scripts: [{ mode: `user:${cfg.probeFile}`, text }], bpftraceVersion };
+  }
+  const choice = chooseProbe(features, cfg.probeMode === "auto" ? undefined : cfg.probeMode);
+  log.info(`probe: ${choice.modes.join(" → ")} (kernel ${features.kernelRelease}, bpftrace ${bpftraceVersion})`, { reasons: choice.reasons });
+  for (const r of choice.reasons) log.debug(r);
+  return { scripts: choice.modes.map((mode) => ({ mode, text: renderProbe(features, mode) })), bpftraceVersion };
+}
+
+export interface Agent {
+  stop(): Promise<void>;
+  metricsPort: number | null;
+}
+
+export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<Agent> {
+  const metrics = new Metrics({ podLabels: cfg.metricsPodLabels });
+  const sinks: Sink[] = [metrics.sink()];
+  if (cfg.output !== "none") sinks.push(stdoutSink(cfg.output));
+  const now = () => Date.now();
+  let clock = sampleClock();
+  let up = false;
+  let supervisor: BpftraceSupervisor | null = null;
+
+  const deliver = (kills: KernelKill[]) => {
+    for (const k of kills) {
+      const event = attribute(k, cfg.nodeName, clock);
+      metrics.pipeline("attribute", event.attribution === "exact" ? "attributed" : "skipped", event.attribution === "exact" ? "" : "no_cgroup");
+      for (const s of sinks) {
+        try {
+          const r = s.write(event);
+          if (r instanceof Promise) r.catch((e) => sinkFailed(s, e));
+        } catch (e) {
+          sinkFailed(s, e);
+        }
+      }
+    }
+  };
+  const sinkFailed = (s: Sink, e: unknown) => {
+    metrics.pipeline("sink", "error", s.name);
+    log.warn(`sink ${s.name} failed: ${(e as Error).message}`);
+  };
+
+  const assembler = new KillAssembler({
+    probe: () => supervisor?.currentMode ?? "none",
+    now,
+    onDrop: (reason) => metrics.pipeline("assemble", "skipped", reason),
+  });
+  const merger = new SourceMerger({
+    now,
+    bpftraceUp: () => up,
+    bpftracePending: (tid) => assembler.isPending(tid),
+    onConfirm: (kmsg, bpf, agree) => {
+      metrics.confirmation(agree);
+      if (!agree) log.warn(`kmsg says constraint ${kmsg.constraint} for pid ${kmsg.victim.pid}, bpftrace said ${bpf.constraint}`);
+    },
+    onDuplicate: () => metrics.pipeline("merge", "skipped", "late_duplicate"),
+  });
+  const intake = (kills: KernelKill[]) => {
+    for (const k of kills) metrics.pipeline("merge", "observed", k.source);
+    deliver(kills.flatMap((k) => merger.push(k)));
+  };
+
+  const onLine = (line: string, mode: string): "attached" | void => {
+    const d = decodeBpftraceLine(line);
+    if (!d.ok) {
+      metrics.pipeline("decode", "error", d.error.code);
+      log.warn(`bpftrace line skipped (${d.error.code}): ${d.error.message}`);
+      return;
+    }
+    const v = d.value;
+    switch (v.type) {
+      case "attached":
+        log.info(`probe attached: ${mode}, ${v.probes} probes`);
+        return "attached";
+      case "lost":
+        metrics.lostEvents("bpftrace", v.count);
+        log.warn(`bpftrace lost ${v.count} events: the kernel buffer overflowed; kmsg covers the kills it can`);
+        return;
+      case "helper_error":
+        metrics.pipeline("decode", "error", "helper_error");
+        log.debug(`bpftrace helper error: ${v.message}`);
+        return;
+      case "printf":
+        metrics.pipeline("decode", "skipped", "printf");
+        log.debug(`bpftrace printf ignored (the contract uses print tuples): ${v.text}`);
+        return;
+      case "ignored":
+        return;
+      case "value": {
+        const r = decodeRecord(v.data);
+        if (!r.ok) {
+          metrics.pipeline("decode", "error", "contract");
+          log.warn(`probe output breaks the contract: ${r.error.message}; line: ${line.slice(0, 200)}`);
+          return;
+        }
+        metrics.pipeline("decode", "observed", r.value.tag);
+        intake(assembler.push(r.value));
+        return;
+      }
+    }
+  };
+
+  const { scripts, bpftraceVersion } = await probeScripts(cfg, log);
+  metrics.setBuildInfo(VERSION, bpftraceVersion, scripts[0]!.mode);
+  supervisor = new BpftraceSupervisor({
+    bpftrace: cfg.bpftrace,
+    scripts,
+    // 128 bytes hold a kubelet container scope name (85 characters) and fit the BPF stack.
+    env: { BPFTRACE_STRLEN: "128" },
+    onLine,
+    onStderr: (line, mode) => {
+      if (/RLIMIT_MEMLOCK/.test(line)) return;
+      log.debug(`bpftrace (${mode}): ${line}`);
+    },
+    onState: (state, d) => {
+      up = state === "attached";
+      metrics.setProbeUp(d.mode, up);
+      if (state === "attached") metrics.setBuildInfo(VERSION, bpftraceVersion, d.mode);
+    },
+    onFallback: (from, to, reason) => {
+      metrics.probeRestart(from, "attach_failed");
+      log.warn(`probe ${from} could not attach, falling back to ${to}: ${reason}`);
+    },
+    onRestart: (mode, reason, delayMs) => {
+      metrics.probeRestart(mode, "crash");
+      log.error(`probe ${mode} is down, restarting in ${delayMs} ms; kmsg covers the gap: ${reason}`);
+    },
+  });
+  supervisor.start();
+
+  const abort = new AbortController();
+  let kmsgDone: Promise<void> = Promise.resolve();
+  if (cfg.kmsg) {
+    const kmsgAssembler = new KmsgOomAssembler();
+    kmsgDone = (async () => {
+      try {
+        for await (const raw of readKmsg({
+          path: join(cfg.hostRoot, "/dev/kmsg"),
+          fromEnd: true,
+          signal: abort.signal,
+          onOverrun: (n) => metrics.lostEvents("kmsg", n),
+        })) {
+          const rec = parseKmsgRecord(raw);
+          if (!rec) continue;
+          const kill = kmsgAssembler.push(rec);
+          if (kill) intake([kill]);
+        }
+      } catch (e) {
+        if (!abort.signal.aborted) log.warn(`kmsg source stopped: ${(e as Error).message}; bpftrace alone reports kills`);
+      }
+    })();
+  }
+
+  const timer = setInterval(() => {
+    clock = sampleClock();
+    intake(assembler.flush());
+    deliver(merger.flush());
+  }, 250);
+
+  const server = cfg.metricsBindAddress
+    ? startServer(cfg.metricsBindAddress, metrics, {
+        ready: () => ({ ok: up, detail: up ? `probe ${supervisor?.currentMode} attached` : `probe ${supervisor?.currentMode} not attached` }),
+      })
+    : null;
+  if (server) log.info(`serving /metrics, /healthz, /readyz on ${cfg.metricsBindAddress} (port ${server.port})`);
+
+  return {
+    metricsPort: server?.port ?? null,
+    async stop() {
+      clearInterval(timer);
+      abort.abort();
+      await supervisor?.stop();
+      await kmsgDone;
+      // What was still waiting goes out now rather than being lost.
+      intake(assembler.flush(true));
+      deliver(merger.flush());
+      server?.stop();
+      for (const s of sinks) await s.close?.();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bun
+// The CLI: the only place that exits the process or installs signal handlers.
+import { hostname } from "node:os";
+import { defineCommand, runMain, type ArgsDef } from "citty";
+import { ConfigError, resolveRunConfig, runArgs } from "../config/run.ts";
+import { createLogger } from "../log.ts";
+import { startAgent } from "../agent.ts";
+import { detectFeatures } from "../probe/detect.ts";
+import { chooseProbe, PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
+import { probeHeader, renderProbe } from "../probe/render.ts";
+import { VERSION } from "../version.ts";
+
+/** citty accepts unknown flags silently; a typo must not be ignored. */
+function rejectUnknown(rawArgs: string[], args: ArgsDef): void {
+  const known = new Set<string>(["help", "h", "version"]);
+  for (const [name, def] of Object.entries(args)) {
+    known.add(name);
+    if ((def as { type?: string }).type === "boolean") known.add(`no-${name}`);
+  }
+  for (const a of rawArgs) {
+    if (a === "--") break;
+    const m = /^--?([^=]+)/.exec(a);
+    if (m && !known.has(m[1]!)) throw new ConfigError(`unknown flag ${a.split("=")[0]}; see --help`);
+  }
+}
+
+const given = (rawArgs: string[]) => (flag: string) => rawArgs.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+
+function fail(e: unknown): never {
+  const err = e as Error & { code?: string };
+  process.stderr.write(`oomtrace: ${err.message}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+}
+
+const run = defineCommand({
+  meta: { name: "run", description: "Run the agent: report every OOM kill on this node as it happens" },
+  args: runArgs,
+  async run({ args, rawArgs }) {
+    let cfg;
+    try {
+      rejectUnknown(rawArgs, runArgs);
+      cfg = resolveRunConfig(args, process.env, given(rawArgs), hostname().toLowerCase());
+    } catch (e) {
+      fail(e);
+    }
+    const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat });
+    log.info(`oomtrace ${VERSION} on node ${cfg.nodeName}`);
+    let agent;
+    try {
+      agent = await startAgent(cfg, log);
+    } catch (e) {
+      log.error((e as Error).message);
+      process.exit(1);
+    }
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${signal}: stopping`);
+      await agent.stop();
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
+  },
+});
+
+const probeArgs = {
+  "probe-mode": { type: "string", default: "auto", description: "auto | fentry | kprobe | tracepoint [env OOMTRACE_PROBE_MODE]" },
+  bpftrace: { type: "string", default: "bpftrace", description: "bpftrace executable, whose version shapes the script [env OOMTRACE_BPFTRACE]" },
+  "host-root": { type: "string", default: "/", description: "Where the host's /proc and /sys are mounted [env OOMTRACE_HOST_ROOT]" },
+} as const;
+
+const probe = defineCommand({
+  meta: { name: "probe", description: "Print the bpftrace script `run` would load on this kernel, with why it was chosen" },
+  args: probeArgs,
+  async run({ args, rawArgs }) {
+    try {
+      rejectUnknown(rawArgs, probeArgs);
+      const pick = (flag: keyof typeof probeArgs, env: string) => (given(rawArgs)(flag) ? args[flag] : (process.env[env] ?? args[flag]));
+      const mode = pick("probe-mode", "OOMTRACE_PROBE_MODE");
+      if (mode !== "auto" && !PROBE_MODES.includes(mode as ProbeMode)) {
+        throw new ConfigError(`--probe-mode must be one of auto, ${PROBE_MODES.join(", ")}; got ${JSON.stringify(mode)}`);
+      }
+      const features = await detectFeatures({ hostRoot: pick("host-root", "OOMTRACE_HOST_ROOT"), bpftrace: pick("bpftrace", "OOMTRACE_BPFTRACE") });
+      const choice = chooseProbe(features, mode === "auto" ? undefined : (mode as ProbeMode));
+      const chosen = choice.modes[0]!;
+      process.stdout.write(probeHeader(features, chosen, choice.reasons) + renderProbe(features, chosen));
+    } catch (e) {
+      fail(e);
+    }
+  },
+});
+
+const main = defineCommand({
+  meta: { name: "oomtrace", version: VERSION, description: "See every Linux OOM kill as it happens: which pod, container and process died, and why" },
+  subCommands: { run, probe },
+});
+
+runMain(main);

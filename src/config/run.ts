@@ -1,0 +1,78 @@
+// `oomtrace run` options: citty definitions, environment fallbacks and validation (pure).
+import { LOG_LEVELS, type LogFormat, type LogLevelName } from "../log.ts";
+import { PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
+
+export const runArgs = {
+  "node-name": { type: "string", description: "Node name put on every event [env NODE_NAME; default: hostname]" },
+  output: { type: "string", default: "ndjson", description: "What goes to stdout: ndjson | text | none (logs go to stderr)" },
+  "log-level": { type: "string", default: "info", description: "silent | error | warn | info | debug | trace [env OOMTRACE_LOG_LEVEL]" },
+  "log-format": { type: "string", default: "fancy", description: "fancy | json [env OOMTRACE_LOG_FORMAT]" },
+  "metrics-bind-address": {
+    type: "string",
+    default: ":9102",
+    description: "host:port for /metrics, /healthz and /readyz; empty disables [env OOMTRACE_METRICS_BIND_ADDRESS]",
+  },
+  "metrics-pod-labels": {
+    type: "boolean",
+    default: true,
+    description: "Per-pod kill counter (namespace/pod/container labels); --no-metrics-pod-labels for large clusters",
+  },
+  probe: { type: "string", description: "Run this bpftrace script instead of the built-in probe (README: probe output contract)" },
+  "probe-mode": { type: "string", default: "auto", description: "auto | fentry | kprobe | tracepoint: force one built-in probe [env OOMTRACE_PROBE_MODE]" },
+  bpftrace: { type: "string", default: "bpftrace", description: "bpftrace executable [env OOMTRACE_BPFTRACE]" },
+  kmsg: { type: "boolean", default: true, description: "Also read the kernel log (/dev/kmsg) to confirm kills and catch those bpftrace misses; --no-kmsg to skip" },
+  "host-root": { type: "string", default: "/", description: "Where the host's /proc and /sys are mounted when run in a container [env OOMTRACE_HOST_ROOT]" },
+} as const;
+
+export interface RunConfig {
+  nodeName: string;
+  output: "ndjson" | "text" | "none";
+  logLevel: LogLevelName;
+  logFormat: LogFormat;
+  metricsBindAddress: string;
+  metricsPodLabels: boolean;
+  probeFile: string | null;
+  probeMode: ProbeMode | "auto";
+  bpftrace: string;
+  kmsg: boolean;
+  hostRoot: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = "E_CONFIG";
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(`--${flag} must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
+}
+
+/** Flags win; the environment fills what was not given on the command line. */
+export function resolveRunConfig(
+  args: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  given: (flag: string) => boolean,
+  hostname: string,
+): RunConfig {
+  const pick = (flag: string, envName: string): string => {
+    const v = given(flag) ? args[flag] : (env[envName] ?? args[flag]);
+    return typeof v === "string" ? v : String(v ?? "");
+  };
+  const nodeName = pick("node-name", "NODE_NAME") || hostname;
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) {
+    throw new ConfigError(`node name ${JSON.stringify(nodeName)} is not a valid Kubernetes node name (lowercase DNS subdomain); set --node-name or NODE_NAME`);
+  }
+  return {
+    nodeName,
+    output: oneOf("output", pick("output", "OOMTRACE_OUTPUT"), ["ndjson", "text", "none"] as const),
+    logLevel: oneOf("log-level", pick("log-level", "OOMTRACE_LOG_LEVEL"), Object.keys(LOG_LEVELS) as LogLevelName[]),
+    logFormat: oneOf("log-format", pick("log-format", "OOMTRACE_LOG_FORMAT"), ["fancy", "json"] as const),
+    metricsBindAddress: pick("metrics-bind-address", "OOMTRACE_METRICS_BIND_ADDRESS"),
+    metricsPodLabels: args["metrics-pod-labels"] !== false,
+    probeFile: pick("probe", "OOMTRACE_PROBE") || null,
+    probeMode: oneOf("probe-mode", pick("probe-mode", "OOMTRACE_PROBE_MODE"), ["auto", ...PROBE_MODES] as const),
+    bpftrace: pick("bpftrace", "OOMTRACE_BPFTRACE") || "bpftrace",
+    kmsg: args.kmsg !== false,
+    hostRoot: pick("host-root", "OOMTRACE_HOST_ROOT") || "/",
+  };
+}

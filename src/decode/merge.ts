@@ -1,0 +1,100 @@
+// Joins the two sources into one stream with no duplicates (pure; clock injected).
+// bpftrace kills go out at once. A kmsg kill is held for a grace period: if bpftrace reports
+// the same victim it only confirms it; if not (bpftrace down, events lost) it goes out itself.
+import type { KernelKill } from "../types.ts";
+
+export interface MergeOptions {
+  now: () => number;
+  /** How long a kmsg kill waits for bpftrace while bpftrace is attached. */
+  graceMs?: number;
+  /** True while bpftrace is attached: when it is not, kmsg kills go out without waiting. */
+  bpftraceUp: () => boolean;
+  /** True while bpftrace holds a kill of this task that it has not finished assembling. */
+  bpftracePending: (tid: number) => boolean;
+  onConfirm?: (kmsg: KernelKill, bpf: KernelKill, agree: boolean) => void;
+  onDuplicate?: (late: KernelKill) => void;
+}
+
+/** The same victim seen by both sources lies within this much kernel time. */
+const SAME_KILL_NS = 5_000_000_000n;
+const REMEMBER_MS = 30_000;
+const MAX_REMEMBERED = 4096;
+
+interface Seen {
+  kill: KernelKill;
+  at: number;
+}
+
+const abs = (x: bigint): bigint => (x < 0n ? -x : x);
+
+export class SourceMerger {
+  private readonly emitted: Seen[] = [];
+  private readonly held: Seen[] = [];
+  private readonly graceMs: number;
+
+  constructor(private readonly o: MergeOptions) {
+    this.graceMs = o.graceMs ?? 1500;
+  }
+
+  push(k: KernelKill): KernelKill[] {
+    return k.source === "bpftrace" ? this.fromBpftrace(k) : this.fromKmsg(k);
+  }
+
+  /** Held kmsg kills whose grace ran out, and whom bpftrace is not still assembling. */
+  flush(): KernelKill[] {
+    const now = this.o.now();
+    const out: KernelKill[] = [];
+    for (let i = this.held.length - 1; i >= 0; i--) {
+      const h = this.held[i]!;
+      const waited = now - h.at >= this.graceMs || !this.o.bpftraceUp();
+      if (waited && !(this.o.bpftraceUp() && this.o.bpftracePending(h.kill.victim.pid))) {
+        this.held.splice(i, 1);
+        out.unshift(h.kill);
+      }
+    }
+    for (const k of out) this.remember(k);
+    while (this.emitted.length && now - this.emitted[0]!.at > REMEMBER_MS) this.emitted.shift();
+    return out;
+  }
+
+  private fromBpftrace(k: KernelKill): KernelKill[] {
+    const tid = k.victim.tid ?? k.victim.pid;
+    const i = this.held.findIndex((h) => this.same(h.kill, tid, k.kernelTimeNs));
+    if (i >= 0) {
+      const [h] = this.held.splice(i, 1);
+      this.confirm(h!.kill, k);
+    } else if (this.emitted.some((e) => e.kill.source === "kmsg" && this.same(e.kill, tid, k.kernelTimeNs))) {
+      // kmsg already reported it while bpftrace was slow: one event per kill, so this one is dropped.
+      this.o.onDuplicate?.(k);
+      return [];
+    }
+    this.remember(k);
+    return [k];
+  }
+
+  private fromKmsg(k: KernelKill): KernelKill[] {
+    const twin = this.emitted.find((e) => e.kill.source === "bpftrace" && this.same(k, e.kill.victim.tid ?? e.kill.victim.pid, e.kill.kernelTimeNs));
+    if (twin) {
+      this.confirm(k, twin.kill);
+      return [];
+    }
+    this.held.push({ kill: k, at: this.o.now() });
+    if (this.held.length > MAX_REMEMBERED) this.held.shift();
+    return this.flush();
+  }
+
+  /** kmsg prints the victim task's pid, which is the tid bpftrace marks. */
+  private same(kmsg: KernelKill, tid: number, t: bigint): boolean {
+    return kmsg.victim.pid === tid && abs(kmsg.kernelTimeNs - t) < SAME_KILL_NS;
+  }
+
+  private confirm(kmsg: KernelKill, bpf: KernelKill): void {
+    const agree = kmsg.constraintFrom !== "kmsg" || bpf.constraint === "unknown" || kmsg.constraint === bpf.constraint;
+    this.o.onConfirm?.(kmsg, bpf, agree);
+  }
+
+  private remember(k: KernelKill): void {
+    this.emitted.push({ kill: k, at: this.o.now() });
+    if (this.emitted.length > MAX_REMEMBERED) this.emitted.shift();
+  }
+}

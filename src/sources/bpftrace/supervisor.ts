@@ -1,0 +1,153 @@
+// Runs bpftrace as a supervised child: richest probe first, falling back when a probe
+// cannot attach, restarting with backoff when a running one dies.
+import { writeFileSync } from "node:fs";
+import { execa } from "execa";
+
+export interface ProbeScript {
+  /** fentry, kprobe, tracepoint, or user:<file>. */
+  mode: string;
+  text: string;
+}
+
+export type SupervisorState = "starting" | "attached" | "down" | "stopped";
+
+export interface SupervisorOptions {
+  bpftrace: string;
+  scripts: ProbeScript[];
+  env?: Record<string, string>;
+  /** Each stdout line; return "attached" when the line was bpftrace's attached_probes record. */
+  onLine: (line: string, mode: string) => "attached" | void;
+  onStderr: (line: string, mode: string) => void;
+  onState: (state: SupervisorState, detail: { mode: string; reason?: string }) => void;
+  /** A mode failed before attaching and the next one is tried. */
+  onFallback?: (from: string, to: string, reason: string) => void;
+  /** A probe that had attached died and will be restarted. */
+  onRestart?: (mode: string, reason: string, delayMs: number) => void;
+  backoff?: { initialMs: number; maxMs: number };
+  spawn?: typeof spawnBpftrace;
+}
+
+export interface Child {
+  pid: number | undefined;
+  lines(from: "stdout" | "stderr"): AsyncIterable<string>;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Keeps bpftrace out of the OOM killer's choice: it is often the trigger of a global OOM. */
+function protectFromOom(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    writeFileSync(`/proc/${pid}/oom_score_adj`, "-1000");
+  } catch {
+    // Without CAP_SYS_RESOURCE the kernel refuses; bpftrace then runs at the default score.
+  }
+}
+
+export function spawnBpftrace(bpftrace: string, script: string, env: Record<string, string>): Child {
+  const sub = execa(bpftrace, ["-f", "json", "-"], {
+    input: script,
+    buffer: false,
+    reject: false,
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+    // bpftrace exits in about 0.3 s on SIGTERM; one that hangs is killed.
+    forceKillAfterDelay: 3000,
+  });
+  protectFromOom(sub.pid);
+  return {
+    pid: sub.pid,
+    lines: (from) => sub.iterable({ from, preserveNewlines: false }) as AsyncIterable<string>,
+    exited: sub.then((r) => ({ code: r.exitCode ?? null, signal: r.signal ?? null })),
+    kill: (signal) => sub.kill(signal),
+  };
+}
+
+export class BpftraceSupervisor {
+  private child: Child | null = null;
+  private stopping = false;
+  private mode = 0;
+  private delay: number;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly o: SupervisorOptions) {
+    if (o.scripts.length === 0) throw new Error("no probe script to run");
+    this.delay = o.backoff?.initialMs ?? 1000;
+  }
+
+  get currentMode(): string {
+    return this.o.scripts[this.mode]!.mode;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    this.child?.kill("SIGTERM");
+    await this.loop;
+    this.o.onState("stopped", { mode: this.currentMode });
+  }
+
+  private async run(): Promise<void> {
+    const { initialMs, maxMs } = this.o.backoff ?? { initialMs: 1000, maxMs: 30_000 };
+    while (!this.stopping) {
+      const { mode, text } = this.o.scripts[this.mode]!;
+      this.o.onState("starting", { mode });
+      const startedAt = Date.now();
+      const spawn = this.o.spawn ?? spawnBpftrace;
+      const child = spawn(this.o.bpftrace, text, { ...process.env, ...this.o.env } as Record<string, string>);
+      this.child = child;
+      let attached = false;
+      const stderrTail: string[] = [];
+      const out = (async () => {
+        for await (const line of child.lines("stdout")) {
+          if (this.o.onLine(line, mode) === "attached" && !attached) {
+            attached = true;
+            this.o.onState("attached", { mode });
+          }
+        }
+      })();
+      const err = (async () => {
+        for await (const line of child.lines("stderr")) {
+          if (line.trim() === "") continue;
+          stderrTail.push(line);
+          if (stderrTail.length > 5) stderrTail.shift();
+          this.o.onStderr(line, mode);
+        }
+      })();
+      const exit = await child.exited;
+      await Promise.allSettled([out, err]);
+      this.child = null;
+      if (this.stopping) return;
+      const reason = `bpftrace exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`})${stderrTail.length ? `: ${stderrTail.join(" | ")}` : ""}`;
+      this.o.onState("down", { mode, reason });
+      if (!attached && this.mode < this.o.scripts.length - 1) {
+        const next = this.o.scripts[this.mode + 1]!.mode;
+        this.o.onFallback?.(mode, next, reason);
+        this.mode++;
+        continue;
+      }
+      // A probe that ran a good while before dying starts over from the short delay.
+      if (attached && Date.now() - startedAt > 60_000) this.delay = initialMs;
+      this.o.onRestart?.(mode, reason, this.delay);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+      this.delay = Math.min(this.delay * 2, maxMs);
+    }
+  }
+}
