@@ -5,7 +5,7 @@ import type { KernelKill } from "../types.ts";
 
 export interface MergeOptions {
   now: () => number;
-  /** How long a kmsg kill waits for bpftrace while bpftrace is attached. */
+  /** How long a kmsg kill waits for bpftrace while bpftrace is attached (its first kstack loads kallsyms: seconds). */
   graceMs?: number;
   /** True while bpftrace is attached: when it is not, kmsg kills go out without waiting. */
   bpftraceUp: () => boolean;
@@ -33,7 +33,7 @@ export class SourceMerger {
   private readonly graceMs: number;
 
   constructor(private readonly o: MergeOptions) {
-    this.graceMs = o.graceMs ?? 1500;
+    this.graceMs = o.graceMs ?? 5000;
   }
 
   push(k: KernelKill): KernelKill[] {

@@ -44,8 +44,19 @@ function protectFromOom(pid: number | undefined): void {
   }
 }
 
+/**
+ * The kernel kills bpftrace when the agent dies, even by SIGKILL: setpriv sets the parent-death
+ * signal and execs bpftrace in the same process. Bun's --no-orphans only acts on a clean exit.
+ */
+function command(bpftrace: string): [string, string[]] {
+  const args = ["-f", "json", "-"];
+  const setpriv = Bun.which("setpriv");
+  return setpriv ? [setpriv, ["--pdeathsig", "KILL", bpftrace, ...args]] : [bpftrace, args];
+}
+
 export function spawnBpftrace(bpftrace: string, script: string, env: Record<string, string>): Child {
-  const sub = execa(bpftrace, ["-f", "json", "-"], {
+  const [file, args] = command(bpftrace);
+  const sub = execa(file, args, {
     input: script,
     buffer: false,
     reject: false,

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# README command 2: installs what the tests need, builds the binary and runs the whole suite.
+# The last line is the summary: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+command -v python3 >/dev/null || apt-get install -y -qq python3 >/dev/null
+# bpftrace 0.23 from a Debian trixie root, for the tests that run both versions.
+OOMTRACE_BPFTRACE_023=$(bash scripts/bpftrace-trixie.sh | tail -n 1) || OOMTRACE_BPFTRACE_023=""
+export OOMTRACE_BPFTRACE_023
+bun run build >/dev/null || { echo "build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+bunx tsc --noEmit || { echo "typecheck failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+
+log=$(mktemp)
+bun test --timeout 120000 "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+count() { grep -Eo "^ *[0-9]+ $1\$" "$log" | tail -n 1 | tr -dc 0-9; }
+pass=$(count pass); fail=$(count fail); skip=$(count skip)
+echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+rm -f "$log"
+[ "$status" = 0 ] && [ "${fail:-0}" = 0 ]

@@ -1,0 +1,71 @@
+// Child memory cgroups under the test's own memory cgroup, so every OOM stays inside a limit.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+export interface MemoryRoot {
+  version: "v1" | "v2";
+  /** Filesystem dir of our own memory cgroup. */
+  dir: string;
+  /** Our memory cgroup's path as the kernel names it. */
+  path: string;
+}
+
+export function ownMemoryCgroup(): MemoryRoot {
+  const lines = readFileSync("/proc/self/cgroup", "utf8").split("\n");
+  const v1 = lines.find((l) => l.split(":")[1]?.split(",").includes("memory"));
+  if (v1 && existsSync("/sys/fs/cgroup/memory")) {
+    const path = v1.split(":").slice(2).join(":");
+    return { version: "v1", dir: join("/sys/fs/cgroup/memory", path), path };
+  }
+  const v2 = lines.find((l) => l.startsWith("0::"));
+  if (!v2) throw new Error("no memory cgroup found in /proc/self/cgroup");
+  const path = v2.slice(3);
+  return { version: "v2", dir: join("/sys/fs/cgroup", path), path };
+}
+
+/** A cgroup tree for one test; `remove()` deletes it deepest first once its tasks are gone. */
+export class TestCgroups {
+  readonly root = ownMemoryCgroup();
+  private made: string[] = [];
+
+  /** Makes `rel` (slash separated) under our own cgroup; returns its dir and kernel path. */
+  make(rel: string, limitBytes?: number): { dir: string; path: string } {
+    const parts = rel.split("/").filter(Boolean);
+    let dir = this.root.dir;
+    for (const p of parts) {
+      dir = join(dir, p);
+      if (!existsSync(dir)) {
+        mkdirSync(dir);
+        this.made.push(dir);
+        if (this.root.version === "v2") {
+          // Children need the memory controller switched on in their parent.
+          try {
+            writeFileSync(join(dir, "..", "cgroup.subtree_control"), "+memory");
+          } catch {}
+        }
+      }
+    }
+    if (limitBytes !== undefined) this.limit(dir, limitBytes);
+    return { dir, path: join(this.root.path, ...parts) };
+  }
+
+  limit(dir: string, bytes: number): void {
+    writeFileSync(join(dir, this.root.version === "v1" ? "memory.limit_in_bytes" : "memory.max"), String(bytes));
+  }
+
+  async remove(): Promise<void> {
+    for (const dir of this.made.reverse()) {
+      for (let i = 0; i < 50 && existsSync(dir); i++) {
+        try {
+          for (const sub of readdirSync(dir, { withFileTypes: true })) if (sub.isDirectory()) rmdirSync(join(dir, sub.name));
+          rmdirSync(dir);
+        } catch {
+          await Bun.sleep(100);
+        }
+      }
+    }
+    this.made = [];
+  }
+}
+
+export const randomHex = (n: number) => [...crypto.getRandomValues(new Uint8Array(n / 2))].map((b) => b.toString(16).padStart(2, "0")).join("");
