@@ -54,8 +54,10 @@ export function resolveRunConfig(
   given: (flag: string) => boolean,
   hostname: string,
 ): RunConfig {
-  const pick = (flag: string, envName: string): string => {
-    const v = given(flag) ? args[flag] : (env[envName] ?? args[flag]);
+  // An empty variable counts as unset (a Helm value left blank), except where empty means "off".
+  const pick = (flag: string, envName: string, emptyMeansOff = false): string => {
+    const fromEnv = env[envName];
+    const v = given(flag) ? args[flag] : fromEnv !== undefined && (fromEnv !== "" || emptyMeansOff) ? fromEnv : args[flag];
     return typeof v === "string" ? v : String(v ?? "");
   };
   const nodeName = pick("node-name", "NODE_NAME") || hostname;
@@ -67,7 +69,7 @@ export function resolveRunConfig(
     output: oneOf("output", pick("output", "OOMTRACE_OUTPUT"), ["ndjson", "text", "none"] as const),
     logLevel: oneOf("log-level", pick("log-level", "OOMTRACE_LOG_LEVEL"), Object.keys(LOG_LEVELS) as LogLevelName[]),
     logFormat: oneOf("log-format", pick("log-format", "OOMTRACE_LOG_FORMAT"), ["fancy", "json"] as const),
-    metricsBindAddress: pick("metrics-bind-address", "OOMTRACE_METRICS_BIND_ADDRESS"),
+    metricsBindAddress: pick("metrics-bind-address", "OOMTRACE_METRICS_BIND_ADDRESS", true),
     metricsPodLabels: args["metrics-pod-labels"] !== false,
     probeFile: pick("probe", "OOMTRACE_PROBE") || null,
     probeMode: oneOf("probe-mode", pick("probe-mode", "OOMTRACE_PROBE_MODE"), ["auto", ...PROBE_MODES] as const),

@@ -71,7 +71,8 @@ export function oomCgroupFromChain(levels: CgroupLevel[], paths: string[], victi
     if (l.maxPages - l.usagePages > AT_LIMIT_SLACK_PAGES) continue;
     const path = paths[i];
     if (path === undefined) return null;
-    if (victimPath !== null && victimPath !== path && !victimPath.startsWith(path === "/" ? "/" : path + "/")) return null;
+    // The memcg that ran out contains the victim: a level at its limit that does not is a bystander.
+    if (victimPath !== null && victimPath !== path && !victimPath.startsWith(path === "/" ? "/" : path + "/")) continue;
     return path;
   }
   return null;

@@ -88,8 +88,13 @@ export class SourceMerger {
     return kmsg.victim.pid === tid && abs(kmsg.kernelTimeNs - t) < SAME_KILL_NS;
   }
 
+  /**
+   * kmsg's "Memory cgroup out of memory" / "Out of memory" prefix only tells memcg from the rest
+   * (cpuset and mempolicy print "Out of memory" too), so the two agree when they fall on the same side.
+   */
   private confirm(kmsg: KernelKill, bpf: KernelKill): void {
-    const agree = kmsg.constraintFrom !== "kmsg" || bpf.constraint === "unknown" || kmsg.constraint === bpf.constraint;
+    const side = (c: KernelKill["constraint"]) => (c === "memcg" ? "memcg" : "node");
+    const agree = kmsg.constraint === "unknown" || bpf.constraint === "unknown" || side(kmsg.constraint) === side(bpf.constraint);
     this.o.onConfirm?.(kmsg, bpf, agree);
   }
 

@@ -84,7 +84,7 @@ const known = (n: number): number | null => (n < 0 ? null : n);
 
 export function decodeRecord(data: unknown[]): Decoded<ProbeRecord> {
   const tag = data[0];
-  if (typeof tag !== "string" || !(tag in SHAPES)) {
+  if (typeof tag !== "string" || !Object.hasOwn(SHAPES, tag)) {
     return fail(`first element must be one of ${Object.keys(SHAPES).join(", ")}, got ${JSON.stringify(tag)?.slice(0, 40)}`);
   }
   const shape = SHAPES[tag as ProbeRecord["tag"]];
