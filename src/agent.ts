@@ -153,7 +153,8 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     bpftrace: cfg.bpftrace,
     scripts,
     // 128 bytes hold a kubelet container scope name (85 characters) and fit the BPF stack.
-    env: { BPFTRACE_STRLEN: "128" },
+    // 0.23 renamed the variable; each version reads its own name.
+    env: { BPFTRACE_STRLEN: "128", BPFTRACE_MAX_STRLEN: "128" },
     onLine,
     onStderr: (line, mode) => {
       if (/RLIMIT_MEMLOCK/.test(line)) return;
