@@ -147,34 +147,46 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     }
   };
 
-  const { scripts, bpftraceVersion } = await probeScripts(cfg, log);
-  metrics.setBuildInfo(VERSION, bpftraceVersion, scripts[0]!.mode);
-  supervisor = new BpftraceSupervisor({
-    bpftrace: cfg.bpftrace,
-    scripts,
-    // 128 bytes hold a kubelet container scope name (85 characters) and fit the BPF stack.
-    // 0.23 renamed the variable; each version reads its own name.
-    env: { BPFTRACE_STRLEN: "128", BPFTRACE_MAX_STRLEN: "128" },
-    onLine,
-    onStderr: (line, mode) => {
-      if (/RLIMIT_MEMLOCK/.test(line)) return;
-      log.debug(`bpftrace (${mode}): ${line}`);
-    },
-    onState: (state, d) => {
-      up = state === "attached";
-      metrics.setProbeUp(d.mode, up);
-      if (state === "attached") metrics.setBuildInfo(VERSION, bpftraceVersion, d.mode);
-    },
-    onFallback: (from, to, reason) => {
-      metrics.probeRestart(from, "attach_failed");
-      log.warn(`probe ${from} could not attach, falling back to ${to}: ${reason}`);
-    },
-    onRestart: (mode, reason, delayMs) => {
-      metrics.probeRestart(mode, "crash");
-      log.error(`probe ${mode} is down, restarting in ${delayMs} ms; kmsg covers the gap: ${reason}`);
-    },
-  });
-  supervisor.start();
+  let probes: Awaited<ReturnType<typeof probeScripts>> | null = null;
+  let noProbe = "";
+  try {
+    probes = await probeScripts(cfg, log);
+  } catch (e) {
+    // Startup fails only when nothing at all can run: kmsg alone still sees every kill.
+    if (!cfg.kmsg) throw e;
+    noProbe = (e as Error).message;
+    log.error(`${noProbe}; running on /dev/kmsg alone: kills are reported, but without a cgroup once the kernel rate-limits its report`);
+  }
+  metrics.setBuildInfo(VERSION, probes?.bpftraceVersion ?? "none", probes?.scripts[0]!.mode ?? "kmsg");
+  if (probes) {
+    const { scripts, bpftraceVersion } = probes;
+    supervisor = new BpftraceSupervisor({
+      bpftrace: cfg.bpftrace,
+      scripts,
+      // 128 bytes hold a kubelet container scope name (85 characters) and fit the BPF stack.
+      // 0.23 renamed the variable; each version reads its own name.
+      env: { BPFTRACE_STRLEN: "128", BPFTRACE_MAX_STRLEN: "128" },
+      onLine,
+      onStderr: (line, mode) => {
+        if (/RLIMIT_MEMLOCK/.test(line)) return;
+        log.debug(`bpftrace (${mode}): ${line}`);
+      },
+      onState: (state, d) => {
+        up = state === "attached";
+        metrics.setProbeUp(d.mode, up);
+        if (state === "attached") metrics.setBuildInfo(VERSION, bpftraceVersion, d.mode);
+      },
+      onFallback: (from, to, reason) => {
+        metrics.probeRestart(from, "attach_failed");
+        log.warn(`probe ${from} could not attach, falling back to ${to}: ${reason}`);
+      },
+      onRestart: (mode, reason, delayMs) => {
+        metrics.probeRestart(mode, "crash");
+        log.error(`probe ${mode} is down, restarting in ${delayMs} ms; kmsg covers the gap: ${reason}`);
+      },
+    });
+    supervisor.start();
+  }
 
   const abort = new AbortController();
   let kmsgDone: Promise<void> = Promise.resolve();
@@ -207,7 +219,10 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
 
   const server = cfg.metricsBindAddress
     ? startServer(cfg.metricsBindAddress, metrics, {
-        ready: () => ({ ok: up, detail: up ? `probe ${supervisor?.currentMode} attached` : `probe ${supervisor?.currentMode} not attached` }),
+        ready: () =>
+          supervisor
+            ? { ok: up, detail: `probe ${supervisor.currentMode} ${up ? "attached" : "not attached"}` }
+            : { ok: false, detail: `no probe: ${noProbe}` },
       })
     : null;
   if (server) log.info(`serving /metrics, /healthz, /readyz on ${cfg.metricsBindAddress} (port ${server.port})`);

@@ -17,12 +17,16 @@ export class ProbeChoiceError extends Error {
 
 /** What the base (tracepoint) probe needs; every richer one needs it too. */
 function baseProblems(f: KernelFeatures): string[] {
+  // Without a runnable bpftrace every other fact is unknown: say only that.
+  if (!f.bpftrace.version) {
+    return [`bpftrace at ${JSON.stringify(f.bpftrace.path)} did not run: install it (apt-get install bpftrace) or pass --bpftrace PATH`];
+  }
   const p: string[] = [];
   if (!f.tracefs) p.push("tracefs is not mounted: mount -t tracefs nodev /sys/kernel/tracing");
   else if (!f.markVictimFields) p.push("tracepoint oom:mark_victim is missing from tracefs");
   if (!f.btf) p.push("no kernel BTF (/sys/kernel/btf/vmlinux): the probe reads task and cgroup structs through it");
   if (f.memcgId === null) p.push("no memory controller in /proc/cgroups: OOM kills cannot be tied to cgroups");
-  if (!f.pageCounterMax) p.push("struct page_counter has no max/limit field in BTF (or bpftrace could not list it)");
+  if (f.btf && !f.pageCounterMax) p.push("struct page_counter has no max/limit field in BTF (bpftrace -lv 'struct page_counter' shows none)");
   return p;
 }
 

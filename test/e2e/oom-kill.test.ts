@@ -288,3 +288,34 @@ describe("oomtrace probe", () => {
     expect(r2.stderr.toString()).toContain("--output must be one of ndjson, text, none");
   });
 });
+
+describe("no bpftrace: kmsg alone", () => {
+  const cg = new TestCgroups();
+  afterAll(() => cg.remove());
+
+  test("the agent says what is wrong, is not ready, and still reports kills from the kernel log", async () => {
+    const agent = new AgentProcess(["--bpftrace", "/nonexistent/bpftrace"]);
+    try {
+      const err = await agent.waitFor("error log", () => agent.logs.find((l) => l.level === "error"));
+      expect(String(err.msg)).toContain('bpftrace at "/nonexistent/bpftrace" did not run: install it');
+      await agent.waitFor("server", () => agent.logs.some((l) => String(l.msg).startsWith("serving /metrics")));
+      const ready = await fetch(`http://127.0.0.1:${agent.port}/readyz`);
+      expect(ready.status).toBe(503);
+      const c = cg.make(`oomtrace-nobpf-${randomHex(8)}`, 48 * MiB);
+      const hog = grower({ cgroupDir: c.dir });
+      expect(await killedBy(hog)).toBe("SIGKILL");
+      const e = await agent.waitFor("event", () => agent.eventFor(hog.pid));
+      expect(e.source).toBe("kmsg");
+      expect(e.victim.comm).toBe("tail");
+      expect(e.constraint).toBe("memcg");
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  test("with --no-kmsg too, nothing can run: exit 1 with the reason", async () => {
+    const agent = new AgentProcess(["--bpftrace", "/nonexistent/bpftrace", "--no-kmsg"]);
+    expect(await agent.exited).toBe(1);
+    expect(agent.logs.some((l) => String(l.msg).includes("did not run: install it (apt-get install bpftrace)"))).toBe(true);
+  });
+});

@@ -94,12 +94,24 @@ describe("chooseProbe", () => {
     expect(e.message).toContain("oom:mark_victim");
   });
 
-  test("no BTF, no memcg and no page_counter field → every problem listed in one error", () => {
+  test("no tracefs, no BTF and no memcg → every problem listed in one error", () => {
     const e = errorOf(() => chooseProbe({ ...RICH, tracefs: null, btf: false, memcgId: null, pageCounterMax: null }));
     expect(e.message).toContain("tracefs is not mounted");
     expect(e.message).toContain("/sys/kernel/btf/vmlinux");
     expect(e.message).toContain("no memory controller in /proc/cgroups");
-    expect(e.message).toContain("page_counter");
+    // Without BTF the page_counter lookup could not work: that is one problem, not two.
+    expect(e.message).not.toContain("page_counter");
+  });
+
+  test("BTF without a page_counter limit field → named", () => {
+    const e = errorOf(() => chooseProbe({ ...HERE, pageCounterMax: null }));
+    expect(e.message).toContain("struct page_counter has no max/limit field");
+  });
+
+  test("bpftrace that does not run → only that, with how to fix it", () => {
+    const e = errorOf(() => chooseProbe({ ...HERE, tracefs: null, bpftrace: { path: "/opt/bt", version: null, fentry: false } }));
+    expect(e.message).toContain('bpftrace at "/opt/bt" did not run: install it (apt-get install bpftrace) or pass --bpftrace PATH');
+    expect(e.message).not.toContain("tracefs");
   });
 
   test("a base problem fails even when a mode is forced", () => {
