@@ -46,12 +46,12 @@ export async function probeScripts(cfg: RunConfig, log: ConsolaInstance): Promis
     } catch (e) {
       throw new Error(`cannot read --probe ${cfg.probeFile}: ${(e as Error).message}`);
     }
-    return { scripts: [{ mode: `user:${cfg.probeFile}`, text }], bpftraceVersion };
+    return { scripts: [{ mode: `user:${cfg.probeFile}`, text, announcesReady: false }], bpftraceVersion };
   }
   const choice = chooseProbe(features, cfg.probeMode === "auto" ? undefined : cfg.probeMode);
   log.info(`probe: ${choice.modes.join(" → ")} (kernel ${features.kernelRelease}, bpftrace ${bpftraceVersion})`, { reasons: choice.reasons });
   for (const r of choice.reasons) log.debug(r);
-  return { scripts: choice.modes.map((mode) => ({ mode, text: renderProbe(features, mode) })), bpftraceVersion };
+  return { scripts: choice.modes.map((mode) => ({ mode, text: renderProbe(features, mode), announcesReady: true })), bpftraceVersion };
 }
 
 export interface Agent {
@@ -107,7 +107,8 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     deliver(kills.flatMap((k) => merger.push(k)));
   };
 
-  const onLine = (line: string, mode: string): "attached" | void => {
+  const onLine = (line: string, script: ProbeScript): "attached" | void => {
+    const mode = script.mode;
     const d = decodeBpftraceLine(line);
     if (!d.ok) {
       metrics.pipeline("decode", "error", d.error.code);
@@ -117,6 +118,10 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     const v = d.value;
     switch (v.type) {
       case "attached":
+        if (script.announcesReady) {
+          log.debug(`bpftrace is attaching ${v.probes} probes (${mode})`);
+          return;
+        }
         log.info(`probe attached: ${mode}, ${v.probes} probes`);
         return "attached";
       case "lost":
@@ -139,6 +144,10 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
           metrics.pipeline("decode", "error", "contract");
           log.warn(`probe output breaks the contract: ${r.error.message}; line: ${line.slice(0, 200)}`);
           return;
+        }
+        if (r.value.tag === "ready") {
+          log.info(`probe attached: ${mode}`);
+          return "attached";
         }
         metrics.pipeline("decode", "observed", r.value.tag);
         intake(assembler.push(r.value));

@@ -68,6 +68,8 @@ export class KillAssembler {
         return this.onMark(r);
       case "exit":
         return this.onExit(r);
+      case "ready":
+        return [];
     }
   }
 

@@ -51,7 +51,13 @@ export interface DecisionRecord {
   order: number;
 }
 
-export type ProbeRecord = CgRecord | MarkRecord | ExitRecord | DecisionRecord;
+/** Printed from BEGIN: every probe is attached. */
+export interface ReadyRecord {
+  tag: "ready";
+  version: number;
+}
+
+export type ProbeRecord = CgRecord | MarkRecord | ExitRecord | DecisionRecord | ReadyRecord;
 
 type Field = "int" | "str" | "bool";
 const SHAPES: Record<ProbeRecord["tag"], { fields: [string, Field][] }> = {
@@ -64,6 +70,7 @@ const SHAPES: Record<ProbeRecord["tag"], { fields: [string, Field][] }> = {
     ],
   },
   exit: { fields: [["t", "int"], ["tid", "int"], ["pid", "int"], ["comm", "str"]] },
+  ready: { fields: [["version", "int"]] },
   dec: {
     fields: [
       ["t", "int"], ["victimTid", "int"], ["victimPid", "int"], ["victimComm", "str"], ["triggerTid", "int"],

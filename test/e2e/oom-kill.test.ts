@@ -138,6 +138,22 @@ function sharedAgentSuite(label: string, agentArgs: () => string[]) {
       expect(agent.rawStdout.every((l) => JSON.parse(l).kind === "oom_kill")).toBe(true);
     });
 
+    test("a storm of kills in many pods at once: every one reported once and attributed, as the kernel counted", async () => {
+      const pods = Array.from({ length: 40 }, () => cgroupfsPod(cg, `${base}-storm`, "besteffort", 24 * MiB));
+      const hogs = pods.map((pod) => grower({ cgroupDir: pod.containerDir }));
+      await Promise.all(hogs.map((h) => h.exited));
+      const kernelCount = pods.reduce((n, pod) => n + cg.oomKills(pod.containerDir), 0);
+      expect(kernelCount).toBe(pods.length);
+      await agent.waitFor("all storm events", () => hogs.every((h) => agent.eventFor(h.pid)) || undefined, 30_000);
+      for (const [i, h] of hogs.entries()) {
+        const mine = agent.events.filter((e) => e.victim.pid === h.pid);
+        expect(mine).toHaveLength(1);
+        expect(mine[0]!.pod.uid).toBe(pods[i]!.uid);
+        expect(mine[0]!.container.id).toBe(pods[i]!.containerId);
+        expect(mine[0]!.source).toBe("bpftrace");
+      }
+    });
+
     test("each kill is reported once, and metrics count them", async () => {
       const pids = agent.events.map((e) => e.victim.pid);
       expect(new Set(pids).size).toBe(pids.length);
@@ -188,6 +204,7 @@ describe("supervision of bpftrace", () => {
       const hog2 = grower({ cgroupDir: pod2.containerDir });
       expect(await killedBy(hog2)).toBe("SIGKILL");
       const after = await agent.waitFor("event after restart", () => agent.eventFor(hog2.pid));
+      if (after.source !== "bpftrace") console.error(agent.logs.map((l) => JSON.stringify(l).slice(0, 300)).join("\n"));
       expect(after.source).toBe("bpftrace");
       await Bun.sleep(2000);
       expect(agent.events.filter((e) => e.victim.pid === hog.pid)).toHaveLength(1);

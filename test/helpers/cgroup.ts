@@ -53,6 +53,13 @@ export class TestCgroups {
     writeFileSync(join(dir, this.root.version === "v1" ? "memory.limit_in_bytes" : "memory.max"), String(bytes));
   }
 
+  /** The kernel's own count of OOM kills in a cgroup (v1 memory.oom_control, v2 memory.events). */
+  oomKills(dir: string): number {
+    const file = this.root.version === "v1" ? "memory.oom_control" : "memory.events";
+    const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(dir, file), "utf8"));
+    return m ? Number(m[1]) : 0;
+  }
+
   async remove(): Promise<void> {
     for (const dir of this.made.reverse()) {
       for (let i = 0; i < 50 && existsSync(dir); i++) {

@@ -7,6 +7,8 @@ export interface ProbeScript {
   /** fentry, kprobe, tracepoint, or user:<file>. */
   mode: string;
   text: string;
+  /** The script prints ("ready", 1) from BEGIN; without it, bpftrace's attached_probes line stands in. */
+  announcesReady: boolean;
 }
 
 export type SupervisorState = "starting" | "attached" | "down" | "stopped";
@@ -15,8 +17,8 @@ export interface SupervisorOptions {
   bpftrace: string;
   scripts: ProbeScript[];
   env?: Record<string, string>;
-  /** Each stdout line; return "attached" when the line was bpftrace's attached_probes record. */
-  onLine: (line: string, mode: string) => "attached" | void;
+  /** Each stdout line; return "attached" when the line says every probe is attached. */
+  onLine: (line: string, script: ProbeScript) => "attached" | void;
   onStderr: (line: string, mode: string) => void;
   onState: (state: SupervisorState, detail: { mode: string; reason?: string }) => void;
   /** A mode failed before attaching and the next one is tried. */
@@ -111,7 +113,8 @@ export class BpftraceSupervisor {
   private async run(): Promise<void> {
     const { initialMs, maxMs } = this.o.backoff ?? { initialMs: 1000, maxMs: 30_000 };
     while (!this.stopping) {
-      const { mode, text } = this.o.scripts[this.mode]!;
+      const script = this.o.scripts[this.mode]!;
+      const { mode, text } = script;
       this.o.onState("starting", { mode });
       const startedAt = Date.now();
       const spawn = this.o.spawn ?? spawnBpftrace;
@@ -121,7 +124,7 @@ export class BpftraceSupervisor {
       const stderrTail: string[] = [];
       const out = (async () => {
         for await (const line of child.lines("stdout")) {
-          if (this.o.onLine(line, mode) === "attached" && !attached) {
+          if (this.o.onLine(line, script) === "attached" && !attached) {
             attached = true;
             this.o.onState("attached", { mode });
           }

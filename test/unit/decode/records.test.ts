@@ -157,3 +157,9 @@ describe("decodeRecord: kernel strings pass through unchanged", () => {
     expect(cg.value.name).toBe('a"b\\c}{"x":1}\nd\uFFFDe');
   });
 });
+
+test("ready: one int after the tag", () => {
+  expect(decodeRecord(["ready", 1])).toEqual({ ok: true, value: { tag: "ready", version: 1 } });
+  expect(decodeRecord(["ready"]).ok).toBe(false);
+  expect(decodeRecord(["ready", "1"]).ok).toBe(false);
+});

@@ -29,9 +29,9 @@ function harness(plan: ((script: string) => Child)[]) {
   const sup = new BpftraceSupervisor({
     bpftrace: "bpftrace",
     scripts: [
-      { mode: "fentry", text: "F" },
-      { mode: "kprobe", text: "K" },
-      { mode: "tracepoint", text: "T" },
+      { mode: "fentry", text: "F", announcesReady: false },
+      { mode: "kprobe", text: "K", announcesReady: false },
+      { mode: "tracepoint", text: "T", announcesReady: false },
     ],
     backoff: { initialMs: 5, maxMs: 20 },
     onLine: (l) => (l === ATTACHED ? "attached" : undefined),
