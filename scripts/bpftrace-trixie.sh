@@ -42,9 +42,10 @@ build_root() {
     [ -e "$old" ] && rm -rf --one-file-system "$old"
   done
   tmp=$cache/trixie-root.tmp.$$
-  trap 'rm -rf --one-file-system "$tmp"' EXIT INT TERM
+  trap 'rm -rf --one-file-system "$tmp"' EXIT
+  trap 'exit 130' INT TERM
   url=$(mirror)
-  echo "bpftrace-trixie: building $root from $url (a few minutes)" >&2
+  echo "bpftrace-trixie: building $root from $url (about a minute)" >&2
   start=$(date +%s)
   # unshare -m: the proc/sys mounts debootstrap makes vanish with it, even if killed.
   unshare -m debootstrap --variant=minbase --include=bpftrace trixie "$tmp" "$url" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the agent needs on a fresh Debian machine: bun (npm registry), bpftrace (Debian),
 # tracefs/debugfs mounts, and the project's dependencies. Safe to run again.
+# Arguments name more Debian packages to make sure of (scripts/test.sh passes what the tests use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,13 @@ if ! command -v bun >/dev/null; then
   command -v npm >/dev/null || apt_install npm
   npm install -g --silent bun@1.4.5 >/dev/null
 fi
-command -v bpftrace >/dev/null || { echo "setup: installing bpftrace from Debian" >&2; apt_install bpftrace; }
+missing=()
+command -v bpftrace >/dev/null || missing+=(bpftrace)
+for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing from Debian: ${missing[*]}" >&2
+  apt_install "${missing[@]}"
+fi
 
 # bpftrace 0.17 reads tracing under debugfs; newer ones use tracefs.
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
