@@ -79,6 +79,8 @@ const SHAPES: Record<ProbeRecord["tag"], { fields: [string, Field][] }> = {
   },
 };
 
+const MEMORY_FIELDS = ["totalVmKb", "anonRssKb", "fileRssKb", "shmemRssKb", "uid", "pgtablesKb", "oomScoreAdj"];
+
 function convert(v: unknown, kind: Field): number | string | boolean | undefined {
   if (kind === "str") return typeof v === "string" ? v : undefined;
   // bpftrace prints a comparison as 0/1 and, in some versions, bools as true/false.
@@ -109,9 +111,11 @@ export function decodeRecord(data: unknown[]): Decoded<ProbeRecord> {
     const o = out as Record<string, number>;
     out.memory = {
       totalVmKb: known(o.totalVmKb!), anonRssKb: known(o.anonRssKb!), fileRssKb: known(o.fileRssKb!),
-      shmemRssKb: known(o.shmemRssKb!), pgtablesKb: known(o.pgtablesKb!),
-      uid: known(o.uid!), oomScoreAdj: o.totalVmKb! < 0 ? null : o.oomScoreAdj!,
+      shmemRssKb: known(o.shmemRssKb!), pgtablesKb: known(o.pgtablesKb!), uid: known(o.uid!),
+      // -1 is a real oom_score_adj; the fields come all together or all -1, so total_vm tells which.
+      oomScoreAdj: o.totalVmKb! < 0 ? null : o.oomScoreAdj!,
     } satisfies VictimMemory;
+    for (const k of MEMORY_FIELDS) delete out[k];
   }
   return { ok: true, value: out as unknown as ProbeRecord };
 }
