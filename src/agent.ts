@@ -13,9 +13,7 @@ import { detectFeatures } from "./probe/detect.ts";
 import { chooseProbe } from "./probe/choose.ts";
 import { renderProbe } from "./probe/render.ts";
 import { BpftraceSupervisor, type ProbeScript } from "./sources/bpftrace/supervisor.ts";
-import { KmsgOomAssembler } from "./sources/kmsg/assemble.ts";
-import { parseKmsgRecord } from "./sources/kmsg/parse.ts";
-import { readKmsg } from "./sources/kmsg/reader.ts";
+import { kmsgKills } from "./sources/kmsg/index.ts";
 import { Metrics } from "./sinks/metrics.ts";
 import { stdoutSink } from "./sinks/stdout.ts";
 import { startServer } from "./server.ts";
@@ -200,19 +198,11 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
   const abort = new AbortController();
   let kmsgDone: Promise<void> = Promise.resolve();
   if (cfg.kmsg) {
-    const kmsgAssembler = new KmsgOomAssembler();
     kmsgDone = (async () => {
       try {
-        for await (const raw of readKmsg({
-          path: join(cfg.hostRoot, "/dev/kmsg"),
-          fromEnd: true,
-          signal: abort.signal,
-          onOverrun: (n) => metrics.lostEvents("kmsg", n),
-        })) {
-          const rec = parseKmsgRecord(raw);
-          if (!rec) continue;
-          const kill = kmsgAssembler.push(rec);
-          if (kill) intake([kill]);
+        const path = join(cfg.hostRoot, "/dev/kmsg");
+        for await (const kill of kmsgKills({ path, signal: abort.signal, onOverrun: (n) => metrics.lostEvents("kmsg", n) })) {
+          intake([kill]);
         }
       } catch (e) {
         if (!abort.signal.aborted) log.warn(`kmsg source stopped: ${(e as Error).message}; bpftrace alone reports kills`);

@@ -1,0 +1,15 @@
+// The kmsg source: OOM kills as the kernel's own log reports them.
+import type { KernelKill } from "../../types.ts";
+import { KmsgOomAssembler } from "./assemble.ts";
+import { parseKmsgRecord } from "./parse.ts";
+import { readKmsg } from "./reader.ts";
+
+/** Kills reported in /dev/kmsg from now on (the backlog is skipped). */
+export async function* kmsgKills(opts: { path: string; signal: AbortSignal; onOverrun: (lost: number) => void }): AsyncGenerator<KernelKill> {
+  const assembler = new KmsgOomAssembler();
+  for await (const raw of readKmsg({ path: opts.path, fromEnd: true, signal: opts.signal, onOverrun: opts.onOverrun })) {
+    const record = parseKmsgRecord(raw);
+    const kill = record && assembler.push(record);
+    if (kill) yield kill;
+  }
+}
