@@ -67,9 +67,9 @@ export function parseBpftraceVersion(text: string): [number, number, number] | n
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
 }
 
-/** `bpftrace --info` says `kfunc: yes` (≤0.19) or `fentry: yes` (newer). */
+/** `bpftrace --info` says `kfunc: yes` (≤0.19) or `fentry: yes` (newer; 0.23 prints two per line). */
 export function parseBpftraceFentry(info: string): boolean {
-  return /^\s*(kfunc|fentry):\s*yes\s*$/m.test(info);
+  return /(^|\s)(kfunc|fentry):\s*yes(\s|$)/m.test(info);
 }
 
 export function versionAtLeast(v: [number, number, number] | null, want: [number, number, number]): boolean {

@@ -143,3 +143,9 @@ describe("versionAtLeast", () => {
     expect(versionAtLeast(v, want)).toBe(expected);
   });
 });
+
+test("parseBpftraceFentry: bpftrace 0.23 prints probe types two to a line (measured in a 6.12 guest)", () => {
+  const info = ["Probe types", "  kprobe: yes                      tracepoint: yes", "  perf_event: yes                  fentry: yes"].join("\n");
+  expect(parseBpftraceFentry(info)).toBe(true);
+  expect(parseBpftraceFentry(info.replace("fentry: yes", "fentry: no"))).toBe(false);
+});
