@@ -2,7 +2,7 @@
 // The CLI: the only place that exits the process or installs signal handlers.
 import { hostname } from "node:os";
 import { defineCommand, runMain, type ArgsDef } from "citty";
-import { ConfigError, resolveRunConfig, runArgs } from "../config/run.ts";
+import { ConfigError, flagOrEnv, resolveRunConfig, runArgs } from "../config/run.ts";
 import { createLogger } from "../log.ts";
 import { startAgent } from "../agent.ts";
 import { detectFeatures } from "../probe/detect.ts";
@@ -77,7 +77,7 @@ const probe = defineCommand({
   async run({ args, rawArgs }) {
     try {
       rejectUnknown(rawArgs, probeArgs);
-      const pick = (flag: keyof typeof probeArgs, env: string) => (given(rawArgs)(flag) ? args[flag] : (process.env[env] ?? args[flag]));
+      const pick = flagOrEnv(args, process.env, given(rawArgs));
       const mode = pick("probe-mode", "OOMTRACE_PROBE_MODE");
       if (mode !== "auto" && !PROBE_MODES.includes(mode as ProbeMode)) {
         throw new ConfigError(`--probe-mode must be one of auto, ${PROBE_MODES.join(", ")}; got ${JSON.stringify(mode)}`);

@@ -47,6 +47,22 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
   throw new ConfigError(`--${flag} must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
 }
 
+/**
+ * Reads one option: a flag given on the command line wins, then its environment variable, then the
+ * flag's default. An empty variable counts as unset (a Helm value left blank), except where empty means "off".
+ */
+export function flagOrEnv(
+  args: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  given: (flag: string) => boolean,
+): (flag: string, envName: string, emptyMeansOff?: boolean) => string {
+  return (flag, envName, emptyMeansOff = false) => {
+    const fromEnv = env[envName];
+    const v = given(flag) ? args[flag] : fromEnv !== undefined && (fromEnv !== "" || emptyMeansOff) ? fromEnv : args[flag];
+    return typeof v === "string" ? v : String(v ?? "");
+  };
+}
+
 /** Flags win; the environment fills what was not given on the command line. */
 export function resolveRunConfig(
   args: Record<string, unknown>,
@@ -54,12 +70,7 @@ export function resolveRunConfig(
   given: (flag: string) => boolean,
   hostname: string,
 ): RunConfig {
-  // An empty variable counts as unset (a Helm value left blank), except where empty means "off".
-  const pick = (flag: string, envName: string, emptyMeansOff = false): string => {
-    const fromEnv = env[envName];
-    const v = given(flag) ? args[flag] : fromEnv !== undefined && (fromEnv !== "" || emptyMeansOff) ? fromEnv : args[flag];
-    return typeof v === "string" ? v : String(v ?? "");
-  };
+  const pick = flagOrEnv(args, env, given);
   const nodeName = pick("node-name", "NODE_NAME") || hostname;
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) {
     throw new ConfigError(`node name ${JSON.stringify(nodeName)} is not a valid Kubernetes node name (lowercase DNS subdomain); set --node-name or NODE_NAME`);
