@@ -2,8 +2,8 @@
 // kprobe attach, unlike this host. One boot per kernel, cgroup v2: the probe choice, then a
 // real memcg OOM in a child cgroup, seen by `oomtrace run` with the host's bpftrace (0.17).
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { BINARY } from "../helpers/agent.ts";
 import { bootGuest, describeGuest, fetchKernels, type GuestKernel } from "../helpers/vm.ts";
 
@@ -12,7 +12,10 @@ const BOOT_MS = 240_000;
 const CGROUP = "oomtrace-smoke";
 // OOMTRACE_VM_AGENT: another build of the agent to test. The guest sees the host's files, except
 // under /tmp, /run, /var/tmp and /mnt (its own tmpfs there).
-const AGENT = process.env.OOMTRACE_VM_AGENT ?? BINARY;
+const BUILT = process.env.OOMTRACE_VM_AGENT ?? BINARY;
+// The checkout may live under /tmp (a CI clone), which the guest covers with its own tmpfs:
+// the binary is copied where the guest can see it.
+const AGENT = join(process.env.OOMTRACE_CACHE ?? "/var/cache/oomtrace", "vm-agent", "oomtrace");
 
 // Runs in the guest, in /mnt/results; every file it writes there comes back to the test.
 const guestScript = `
@@ -70,8 +73,10 @@ describe.skipIf(process.getuid?.() !== 0)("qemu guests (scripts/vm): agent on De
   const release: Record<string, string> = {};
 
   beforeAll(async () => {
-    if (!existsSync(AGENT)) throw new Error(`${AGENT} is missing: run bun run build first`);
-    if (/^\/(tmp|run|var\/tmp|mnt)\//.test(AGENT)) throw new Error(`${AGENT}: the guest has its own tmpfs there`);
+    if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run bun run build first`);
+    if (/^\/(tmp|run|var\/tmp|mnt)\//.test(AGENT)) throw new Error(`${AGENT}: the guest has its own tmpfs there; set OOMTRACE_CACHE elsewhere`);
+    mkdirSync(dirname(AGENT), { recursive: true });
+    copyFileSync(BUILT, AGENT);
     const dirs = await fetchKernels(...KERNELS);
     KERNELS.forEach((k, i) => (release[k] = readFileSync(join(dirs[i]!, "release"), "utf8").trim()));
   }, 900_000);
