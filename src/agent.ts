@@ -5,19 +5,19 @@ import type { ConsolaInstance } from "consola";
 import type { RunConfig } from "./config/run.ts";
 import { kernelTimeToDate, sampleClock, type ClockSample } from "./clock.ts";
 import { parseCgroupPath, oomScope } from "./attribute/cgroup-path.ts";
+import { resolveNames, withNames } from "./attribute/names.ts";
 import { KillAssembler } from "./decode/assemble.ts";
-import { decodeBpftraceLine } from "./decode/bpftrace-line.ts";
 import { SourceMerger } from "./decode/merge.ts";
-import { decodeRecord } from "./decode/records.ts";
 import { detectFeatures } from "./probe/detect.ts";
 import { chooseProbe } from "./probe/choose.ts";
 import { renderProbe } from "./probe/render.ts";
+import { bpftraceLineHandler } from "./sources/bpftrace/lines.ts";
 import { BpftraceSupervisor, type ProbeScript } from "./sources/bpftrace/supervisor.ts";
 import { kmsgKills } from "./sources/kmsg/index.ts";
 import { Metrics } from "./sinks/metrics.ts";
 import { stdoutSink } from "./sinks/stdout.ts";
 import { startServer } from "./server.ts";
-import type { KernelKill, OomEvent, Sink } from "./types.ts";
+import type { KernelKill, NameResolver, OomEvent, Sink } from "./types.ts";
 import { VERSION } from "./version.ts";
 
 /** Attribution of one kill (pure): names from the victim's cgroup path and the scope that ran out. */
@@ -26,6 +26,7 @@ export function attribute(k: KernelKill, node: string, clock: ClockSample): OomE
   return {
     kill: k,
     identity,
+    names: null,
     scope: oomScope({ constraint: k.constraint, oomCgroupPath: k.oomCgroupPath }),
     attribution: identity ? "exact" : "unresolved",
     node,
@@ -66,17 +67,31 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
   let up = false;
   let supervisor: BpftraceSupervisor | null = null;
 
+  // Name sources beyond the cgroup path, most trusted first (API server pod cache, then CRI).
+  const resolvers: NameResolver[] = [];
+
+  // Events waiting for names; stop() lets them go out before the sinks close.
+  const naming = new Set<Promise<void>>();
   const deliver = (kills: KernelKill[]) => {
     for (const k of kills) {
-      const event = attribute(k, cfg.nodeName, clock);
-      metrics.pipeline("attribute", event.attribution === "exact" ? "attributed" : "skipped", event.attribution === "exact" ? "" : "no_cgroup");
-      for (const s of sinks) {
-        try {
-          const r = s.write(event);
-          if (r instanceof Promise) r.catch((e) => sinkFailed(s, e));
-        } catch (e) {
-          sinkFailed(s, e);
-        }
+      const p = name(attribute(k, cfg.nodeName, clock));
+      naming.add(p);
+      void p.finally(() => naming.delete(p));
+    }
+  };
+  const name = async (event: OomEvent) => {
+    metrics.pipeline("attribute", event.attribution === "exact" ? "attributed" : "skipped", event.attribution === "exact" ? "" : "no_cgroup");
+    const names = await resolveNames(event.identity, resolvers, Date.now() + cfg.nameWaitMs);
+    if (event.identity?.pod?.uid) metrics.pipeline("attribute", names ? "attributed" : "skipped", names ? `named_${names.source}` : "unnamed");
+    publish(withNames(event, names));
+  };
+  const publish = (event: OomEvent) => {
+    for (const s of sinks) {
+      try {
+        const r = s.write(event);
+        if (r instanceof Promise) r.catch((e) => sinkFailed(s, e));
+      } catch (e) {
+        sinkFailed(s, e);
       }
     }
   };
@@ -105,54 +120,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     deliver(kills.flatMap((k) => merger.push(k)));
   };
 
-  const onLine = (line: string, script: ProbeScript): "attached" | void => {
-    const mode = script.mode;
-    const d = decodeBpftraceLine(line);
-    if (!d.ok) {
-      metrics.pipeline("decode", "error", d.error.code);
-      log.warn(`bpftrace line skipped (${d.error.code}): ${d.error.message}`);
-      return;
-    }
-    const v = d.value;
-    switch (v.type) {
-      case "attached":
-        if (script.announcesReady) {
-          log.debug(`bpftrace is attaching ${v.probes} probes (${mode})`);
-          return;
-        }
-        log.info(`probe attached: ${mode}, ${v.probes} probes`);
-        return "attached";
-      case "lost":
-        metrics.lostEvents("bpftrace", v.count);
-        log.warn(`bpftrace lost ${v.count} events: the kernel buffer overflowed; kmsg covers the kills it can`);
-        return;
-      case "helper_error":
-        metrics.pipeline("decode", "error", "helper_error");
-        log.debug(`bpftrace helper error: ${v.message}`);
-        return;
-      case "printf":
-        metrics.pipeline("decode", "skipped", "printf");
-        log.debug(`bpftrace printf ignored (the contract uses print tuples): ${v.text}`);
-        return;
-      case "ignored":
-        return;
-      case "value": {
-        const r = decodeRecord(v.data);
-        if (!r.ok) {
-          metrics.pipeline("decode", "error", "contract");
-          log.warn(`probe output breaks the contract: ${r.error.message}; line: ${line.slice(0, 200)}`);
-          return;
-        }
-        if (r.value.tag === "ready") {
-          log.info(`probe attached: ${mode}`);
-          return "attached";
-        }
-        metrics.pipeline("decode", "observed", r.value.tag);
-        intake(assembler.push(r.value));
-        return;
-      }
-    }
-  };
+  const onLine = bpftraceLineHandler({ metrics, log, onRecord: (r) => intake(assembler.push(r)) });
 
   let probes: Awaited<ReturnType<typeof probeScripts>> | null = null;
   let noProbe = "";
@@ -236,6 +204,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
       // What was still waiting goes out now rather than being lost.
       intake(assembler.flush(true));
       deliver(merger.flush());
+      await Promise.all(naming);
       server?.stop();
       for (const s of sinks) await s.close?.();
     },

@@ -78,10 +78,31 @@ export interface CgroupIdentity {
   level: "container" | "pod" | "qos" | "kubepods" | "other";
 }
 
+/** Names the kernel does not know, from a source outside it: the API server's pod cache or the container runtime (CRI). */
+export interface WorkloadNames {
+  source: "apiserver" | "cri";
+  pod: { uid: string; namespace: string; name: string; labels: Record<string, string> };
+  container: { id: string | null; name: string | null; image: string | null } | null;
+}
+
+/**
+ * Names a victim from its cgroup identity. Resolvers are tried in order (API server, then CRI);
+ * none of them may throw into the pipeline or hold an event past its deadline.
+ */
+export interface NameResolver {
+  readonly source: WorkloadNames["source"];
+  /** From what is already known, without waiting; null when unknown. */
+  lookup(id: CgroupIdentity): WorkloadNames | null;
+  /** Waits until `deadline` (Date.now() ms) at most for an answer, e.g. a pod not yet in the cache. */
+  resolve(id: CgroupIdentity, deadline: number): Promise<WorkloadNames | null>;
+}
+
 /** A kill with names attached: what the sinks receive. */
 export interface OomEvent {
   kill: KernelKill;
   identity: CgroupIdentity | null;
+  /** Pod and container names, when a resolver knew them. */
+  names: WorkloadNames | null;
   scope: OomScope;
   /** exact: named from the in-kernel cgroup; unresolved: no cgroup could be had. */
   attribution: "exact" | "unresolved";

@@ -22,6 +22,11 @@ export const runArgs = {
   bpftrace: { type: "string", default: "bpftrace", description: "bpftrace executable [env OOMTRACE_BPFTRACE]" },
   kmsg: { type: "boolean", default: true, description: "Also read the kernel log (/dev/kmsg) to confirm kills and catch those bpftrace misses; --no-kmsg to skip" },
   "host-root": { type: "string", default: "/", description: "Where the host's /proc and /sys are mounted when run in a container [env OOMTRACE_HOST_ROOT]" },
+  "name-wait": {
+    type: "string",
+    default: "2000",
+    description: "Milliseconds a kill in a pod no name source knows yet waits for its names before going out without them [env OOMTRACE_NAME_WAIT]",
+  },
 } as const;
 
 export interface RunConfig {
@@ -36,6 +41,7 @@ export interface RunConfig {
   bpftrace: string;
   kmsg: boolean;
   hostRoot: string;
+  nameWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -45,6 +51,11 @@ export class ConfigError extends Error {
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new ConfigError(`--${flag} must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
+}
+
+function milliseconds(flag: string, value: string, max: number): number {
+  if (/^\d{1,6}$/.test(value) && Number(value) <= max) return Number(value);
+  throw new ConfigError(`--${flag} must be a whole number of milliseconds from 0 to ${max}; got ${JSON.stringify(value)}`);
 }
 
 /**
@@ -87,5 +98,6 @@ export function resolveRunConfig(
     bpftrace: pick("bpftrace", "OOMTRACE_BPFTRACE") || "bpftrace",
     kmsg: args.kmsg !== false,
     hostRoot: pick("host-root", "OOMTRACE_HOST_ROOT") || "/",
+    nameWaitMs: milliseconds("name-wait", pick("name-wait", "OOMTRACE_NAME_WAIT"), 60_000),
   };
 }

@@ -32,6 +32,7 @@ export function eventToJson(e: OomEvent): Record<string, unknown> {
       qos: id?.pod?.qos ?? null,
       namespace: id?.pod?.namespace ?? null,
       name: id?.pod?.name ?? null,
+      named_by: e.names?.source ?? null,
     },
     attribution: e.attribution,
     total_pages: k.totalPages,
@@ -51,8 +52,11 @@ const show = (s: string | null | undefined): string => (s == null ? "-" : JSON.s
 
 export function formatText(e: OomEvent): string {
   const k = e.kill;
-  const who = e.identity?.pod?.uid
-    ? `pod=${e.identity.pod.uid} container=${e.identity.container?.id?.slice(0, 12) ?? "-"}`
+  const pod = e.identity?.pod;
+  const who = pod?.name
+    ? `pod=${show(`${pod.namespace}/${pod.name}`)} container=${show(e.identity?.container?.name)}`
+    : pod?.uid
+    ? `pod=${pod.uid} container=${e.identity?.container?.id?.slice(0, 12) ?? "-"}`
     : e.identity?.unit
       ? `unit=${show(e.identity.unit)}`
       : `cgroup=${show(k.cgroupPath)}`;

@@ -83,7 +83,7 @@ function sharedAgentSuite(label: string, agentArgs: () => string[]) {
       const hog = grower({ cgroupDir: pod.containerDir });
       expect(await killedBy(hog)).toBe("SIGKILL");
       const e = await agent.waitFor("event", () => agent.eventFor(hog.pid));
-      expect(e.pod).toEqual({ uid: pod.uid, qos: "besteffort", namespace: null, name: null });
+      expect(e.pod).toEqual({ uid: pod.uid, qos: "besteffort", namespace: null, name: null, named_by: null });
       expect(e.container.id).toBe(pod.containerId);
       expect(e.container.runtime).toBe("containerd");
       expect(e.scope).toBe("container");

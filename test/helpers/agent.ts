@@ -16,7 +16,7 @@ export interface NdjsonEvent {
   trigger: { pid: number | null; tid: number | null; comm: string | null };
   cgroup: { path: string | null; oom_path: string | null };
   container: { id: string | null; runtime: string | null; name: string | null };
-  pod: { uid: string | null; qos: string | null; namespace: string | null; name: string | null };
+  pod: { uid: string | null; qos: string | null; namespace: string | null; name: string | null; named_by: "apiserver" | "cri" | null };
   workload: { kind: string | null; unit: string | null };
   attribution: string;
   decision: string;

@@ -1,18 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, resolveRunConfig, type RunConfig } from "../../../src/config/run.ts";
+import { ConfigError, resolveRunConfig, runArgs, type RunConfig } from "../../../src/config/run.ts";
 
 /** What citty hands over: the defaults of runArgs, with the given flags on top. */
-const DEFAULTS: Record<string, unknown> = {
-  output: "ndjson",
-  "log-level": "info",
-  "log-format": "fancy",
-  "metrics-bind-address": ":9102",
-  "metrics-pod-labels": true,
-  "probe-mode": "auto",
-  bpftrace: "bpftrace",
-  kmsg: true,
-  "host-root": "/",
-};
+const DEFAULTS: Record<string, unknown> = Object.fromEntries(
+  Object.entries(runArgs).flatMap(([flag, def]) => ("default" in def ? [[flag, def.default]] : [])),
+);
 
 function resolve(flags: Record<string, unknown> = {}, env: Record<string, string | undefined> = {}, hostname = "worker-1"): RunConfig {
   return resolveRunConfig({ ...DEFAULTS, ...flags }, env, (f) => f in flags, hostname);
@@ -42,6 +34,7 @@ describe("resolveRunConfig", () => {
       bpftrace: "bpftrace",
       kmsg: true,
       hostRoot: "/",
+      nameWaitMs: 2000,
     });
   });
 
@@ -84,6 +77,16 @@ describe("resolveRunConfig", () => {
   test("an empty --metrics-bind-address is allowed (disables the server)", () => {
     expect(resolve({ "metrics-bind-address": "" }).metricsBindAddress).toBe("");
     expect(resolve({ "metrics-bind-address": "" }, { OOMTRACE_METRICS_BIND_ADDRESS: "0.0.0.0:1" }).metricsBindAddress).toBe("");
+  });
+
+  test("--name-wait takes whole milliseconds up to a minute, from flag or OOMTRACE_NAME_WAIT", () => {
+    expect(resolve({ "name-wait": "0" }).nameWaitMs).toBe(0);
+    expect(resolve({}, { OOMTRACE_NAME_WAIT: "60000" }).nameWaitMs).toBe(60_000);
+    for (const bad of ["-1", "1.5", "2s", "60001", "", "0x10", "1e3"]) {
+      const e = configError(() => resolve({ "name-wait": bad }));
+      expect(e.message).toContain("--name-wait");
+      expect(e.message).toContain(JSON.stringify(bad));
+    }
   });
 
   test("253 characters is the longest valid node name", () => {

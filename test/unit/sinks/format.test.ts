@@ -43,6 +43,7 @@ function event(over: Partial<OomEvent> = {}): OomEvent {
   return {
     kill: kill(),
     identity: IDENTITY,
+    names: null,
     scope: "container",
     attribution: "exact",
     node: "worker-1",
@@ -137,7 +138,7 @@ describe("formatNdjson", () => {
 
   test("no identity → the pod and container fields are null, not missing", () => {
     const o = JSON.parse(formatNdjson(event({ identity: null, attribution: "unresolved", kill: kill({ cgroupPath: null }) })));
-    expect(o.pod).toEqual({ uid: null, qos: null, namespace: null, name: null });
+    expect(o.pod).toEqual({ uid: null, qos: null, namespace: null, name: null, named_by: null });
     expect(o.container).toEqual({ id: null, runtime: null, name: null });
     expect(o.cgroup.path).toBeNull();
     expect(o.attribution).toBe("unresolved");
@@ -155,11 +156,18 @@ describe("formatText", () => {
     expect(t).toContain("source=bpftrace");
   });
 
-  test("one line for a kubernetes victim: pod uid and short container id", () => {
-    const t = formatText(event());
+  test("one line for an unnamed kubernetes victim: pod uid and short container id", () => {
+    const unnamed = { ...IDENTITY, pod: { ...IDENTITY.pod!, namespace: null, name: null } };
+    const t = formatText(event({ identity: unnamed }));
     expect(t.includes("\n")).toBe(false);
     expect(t).toContain(`pod=${UID} container=abfbf277763b`);
     expect(t).toContain("OOM memcg/container");
+  });
+
+  test("one line for a named kubernetes victim: namespace/pod and container name, escaped", () => {
+    const t = formatText(event());
+    expect(t.includes("\n")).toBe(false);
+    expect(t).toContain(`pod="team-a/web\\"0\\n" container="app\\\\x"`);
   });
 
   test("one line for a systemd unit with a hostile name", () => {
