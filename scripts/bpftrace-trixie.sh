@@ -18,21 +18,7 @@ wrapper=$cache/bpftrace-0.23
 [ "$(id -u)" = 0 ] || { echo "bpftrace-trixie: must run as root" >&2; exit 1; }
 mkdir -p "$cache"
 
-# The Debian archive apt uses here: origin Debian, label Debian (not Debian-Security).
-mirror() {
-  if [ -n "${OOMTRACE_MIRROR:-}" ]; then echo "$OOMTRACE_MIRROR"; return; fi
-  m=$(apt-get indextargets --format '$(ORIGIN)|$(LABEL)|$(REPO_URI)' 2>/dev/null |
-    awk -F'|' '$1 == "Debian" && $2 == "Debian" { print $3; exit }')
-  if [ -z "$m" ]; then
-    # No apt lists yet: the first Debian (non-security) URI of the sources files.
-    m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-      sed -n -e 's/^[[:space:]]*URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \
-        -e 's/^[[:space:]]*deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\).*/\2/p' |
-      grep '/debian/\?$' | head -n1)
-  fi
-  [ -n "$m" ] || { echo "bpftrace-trixie: no Debian mirror found in apt's sources" >&2; exit 1; }
-  echo "$m"
-}
+. "$(dirname "$0")/debian-mirror.sh"
 
 build_root() {
   command -v debootstrap >/dev/null || { echo "bpftrace-trixie: debootstrap missing: apt-get install debootstrap" >&2; exit 1; }
@@ -44,7 +30,7 @@ build_root() {
   tmp=$cache/trixie-root.tmp.$$
   trap 'rm -rf --one-file-system "$tmp"' EXIT
   trap 'exit 130' INT TERM
-  url=$(mirror)
+  url=$(debian_mirror)
   echo "bpftrace-trixie: building $root from $url (about a minute)" >&2
   start=$(date +%s)
   # unshare -m: the proc/sys mounts debootstrap makes vanish with it, even if killed.
