@@ -219,7 +219,7 @@ const FUNCTIONS: Record<string, Fn> = {
   trimSuffix: ([suffix, s]) => (str(s).endsWith(String(suffix)) ? str(s).slice(0, -String(suffix).length) : str(s)),
   contains: ([sub, s]) => str(s).includes(str(sub)),
   join: ([sep, list]) => (Array.isArray(list) ? list.map(str).join(String(sep)) : str(list)),
-  toString: (a) => str(a[0]),
+  toString: (a: Value[]) => str(a[0]),
   int: ([v]) => Math.trunc(Number(v)),
   not: ([v]) => !truthy(v),
   and: (args) => args.reduce((a, b) => (truthy(a) ? b : a)),
