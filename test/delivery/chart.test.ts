@@ -11,7 +11,7 @@ import { ClusterRole, ClusterRoleBinding } from "kubernetes-models/rbac.authoriz
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { CHART, PLAIN_MANIFEST, defaultValues, mergeValues, renderChart } from "../../scripts/chart/render.ts";
 import { renderTemplates, TemplateError } from "../../scripts/chart/template.ts";
-import { REPO } from "../helpers/runtime-root.ts";
+import { agentEnvNames, isBooleanFlag } from "../helpers/agent-env.ts";
 
 type Obj = Record<string, any>;
 const schema = JSON.parse(readFileSync(join(CHART, "values.schema.json"), "utf8"));
@@ -101,30 +101,16 @@ describe("templates and values.yaml", () => {
   });
 });
 
-// Environment variables the agent reads but whose code is on another branch now; once merged, the
-// scan of src/ finds them.
-const AWAITING: Record<string, string> = Object.fromEntries([
-  ...["KUBERNETES", "KUBE_QPS", "KUBE_BURST", "VICTIM_ANNOTATION", "VICTIM_ANNOTATION_KINDS", "VICTIM_CONDITION", "VICTIM_CONDITION_KINDS", "EVENTS", "EVENT_KINDS", "EVENT_COMMAND_LINE", "STATE_DIR"].map((n) => [`OOMTRACE_${n}`, "issue 3"]),
-  ["OOMTRACE_CRI_ENDPOINT", "issue 4"],
-  ...["NAMESPACE", "POD", "CONTAINER", "SELECTOR", "KIND"].map((n) => [`OOMTRACE_${n}`, "issue 8"]),
-]);
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
-}
-
 describe("the flags and environment the DaemonSet gives the agent", () => {
-  const src = sourceFiles(join(REPO, "src")).map((f) => readFileSync(f, "utf8")).join("\n");
-  const envRead = new Set([...src.matchAll(/"((?:OOMTRACE|NODE_NAME|KUBECONFIG)[A-Z0-9_]*)"/g)].map((m) => m[1]!));
-  const booleanFlag = (name: string) => new RegExp(`(?:"${name}"|\\b${name}): \\{\\s*type: "boolean"`).test(src);
+  const envRead = agentEnvNames();
 
   for (const [label, over] of [["defaults", {}], ["all on", ALL_ON]] as const) {
     test(`${label}: every variable is one the agent reads, every flag one it has`, () => {
       const c = container(render(over));
-      const unknown = c.env.map((e: Obj) => e.name as string).filter((n: string) => !envRead.has(n) && !AWAITING[n]);
+      const unknown = c.env.map((e: Obj) => e.name as string).filter((n: string) => !envRead.has(n));
       expect(unknown).toEqual([]);
       expect(c.args[0]).toBe("run");
-      for (const a of c.args.slice(1).filter((x: string) => x.startsWith("--no-"))) expect(booleanFlag(a.slice("--no-".length))).toBe(true);
+      for (const a of c.args.slice(1).filter((x: string) => x.startsWith("--no-"))) expect(isBooleanFlag(a.slice("--no-".length))).toBe(true);
     });
   }
 
