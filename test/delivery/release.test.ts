@@ -21,8 +21,8 @@ function elfMachine(file: string): number {
   return b.readUInt16LE(18);
 }
 
-function run(cmd: string[], env: Record<string, string> = {}) {
-  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+function run(cmd: string[]) {
+  const r = Bun.spawnSync(cmd, { cwd: REPO, stdout: "pipe", stderr: "pipe" });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 
