@@ -53,7 +53,9 @@ export function podSandbox(ds: Obj, root: string, cg: TestCgroups): Sandbox {
   for (const d of ["null", "zero", "full", "random", "urandom", "tty"]) lines.push(`touch "$r/dev/${d}" && mount --bind /dev/${d} "$r/dev/${d}"`);
   // The binary, as the image's COPY puts it.
   lines.push(`mkdir -p "$r/usr/local/bin" && touch "$r/usr/local/bin/oomtrace" && mount --bind ${q(BINARY)} "$r/usr/local/bin/oomtrace"`);
-  for (const m of c.volumeMounts ?? []) {
+  // Parents before children, as container runtimes order mounts (a /tmp emptyDir, then a path under it).
+  const mounts = [...(c.volumeMounts ?? [])].sort((a: Obj, b: Obj) => a.mountPath.split("/").length - b.mountPath.split("/").length);
+  for (const m of mounts) {
     const vol = pod.volumes.find((v: Obj) => v.name === m.name);
     const target = `"$r"${q(m.mountPath)}`;
     if (vol.hostPath) {
