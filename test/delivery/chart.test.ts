@@ -10,7 +10,6 @@ import { ServiceAccount, Service } from "kubernetes-models/v1";
 import { ClusterRole, ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { CHART, PLAIN_MANIFEST, defaultValues, mergeValues, renderChart } from "../../scripts/chart/render.ts";
-import { renderTemplates, TemplateError } from "../../scripts/chart/template.ts";
 import { agentEnvNames, isBooleanFlag } from "../helpers/agent-env.ts";
 
 type Obj = Record<string, any>;
@@ -201,26 +200,5 @@ describe("the rendering", () => {
     expect(notes({})).not.toContain("WARNING");
     expect(notes({ agent: { kmsg: true } })).toContain("WARNING: agent.kmsg is on but the container is not privileged");
     expect(notes({ agent: { kmsg: true }, securityContext: { privileged: true } })).not.toContain("WARNING");
-  });
-});
-
-describe("the template engine (scripts/chart/template.ts)", () => {
-  const one = (src: string, values: Obj = {}) => renderTemplates({ "t.yaml": src }, { Values: values, Release: {}, Chart: {} })["t.yaml"];
-  test("trims whitespace as Go does around {{- and -}}", () => {
-    expect(one("a\n  {{- if .Values.x }}\n  b\n  {{- end }}\nc", { x: true })).toBe("a\n  b\nc");
-    expect(one("a {{- /* c */ -}} b")).toBe("ab");
-  });
-  test("if/else if/else, with, range, pipelines and functions", () => {
-    expect(one("{{ if .Values.a }}A{{ else if .Values.b }}B{{ else }}C{{ end }}", { b: 1 })).toBe("B");
-    expect(one("{{ with .Values.m }}{{ .k }}{{ end }}", { m: { k: "v" } })).toBe("v");
-    expect(one("{{ range .Values.l }}[{{ . }}]{{ end }}", { l: [1, 2] })).toBe("[1][2]");
-    expect(one('{{ .Values.s | default "d" | quote }}', { s: "" })).toBe('"d"');
-    expect(one("{{ toYaml .Values.o | nindent 2 }}", { o: { b: 1, a: [2] } })).toBe("\n  a:\n    - 2\n  b: 1");
-    expect(one('{{ printf "%s-%d" "x" 3 | trunc 3 | trimSuffix "-" }}')).toBe("x-3");
-  });
-  test("anything outside the subset is an error, not a guess", () => {
-    expect(() => one("{{ .Values.a | b64enc }}", { a: "x" })).toThrow(TemplateError);
-    expect(() => one("{{ template \"x\" . }}")).toThrow(/outside the supported subset/);
-    expect(() => one("{{ if .Values.a }}")).toThrow(/without end/);
   });
 });
