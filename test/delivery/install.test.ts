@@ -108,13 +108,23 @@ describe.skipIf(!SYSTEMD_ANALYZE)("oomtrace.service under systemd-analyze", () =
     expect(r.err).toContain("Unknown key 'Restartt'");
   });
 
+  test("the unit hides nothing the agent reads: /proc/kallsyms (kernel stack symbols), /dev/kmsg, other users' processes", () => {
+    // Each of these settings takes one of them away (systemd's namespace.c); the runtime-root test shows
+    // what losing kallsyms costs.
+    const unit = readFileSync(join(REPO, "deploy/systemd/oomtrace.service"), "utf8");
+    for (const key of ["ProtectKernelTunables", "ProtectKernelLogs", "PrivateDevices", "MemoryDenyWriteExecute", "ProtectProc"]) {
+      expect(unit).not.toMatch(new RegExp(`^${key}=`, "m"));
+    }
+    expect(unit).toMatch(/^DeviceAllow=\/dev\/kmsg r$/m);
+  });
+
   test("the offline security review rates its exposure OK or better, with the hardening in place", () => {
     const { root } = install();
     const r = analyze(root, ["security", "--offline=true"]);
     const m = /Overall exposure level for oomtrace\.service: (\d+\.\d+) (\w+)/.exec(r.out);
     expect(m).not.toBeNull();
     expect(Number(m![1])).toBeLessThanOrEqual(4.5);
-    for (const line of ["ProtectSystem=", "NoNewPrivileges=", "RestrictSUIDSGID=", "ProtectKernelModules=", "PrivateTmp="]) {
+    for (const line of ["ProtectSystem=", "NoNewPrivileges=", "RestrictSUIDSGID=", "ProtectKernelModules=", "PrivateTmp=", "PrivateMounts=", "SystemCallFilter=~@reboot"]) {
       expect(r.out).toMatch(new RegExp(`✓ ${line}`));
     }
   });
