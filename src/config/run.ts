@@ -1,6 +1,10 @@
 // `oomtrace run` options: citty definitions, environment fallbacks and validation (pure).
 import { LOG_LEVELS, type LogFormat, type LogLevelName } from "../log.ts";
 import { PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
+import { ConfigError } from "./error.ts";
+import { filterArgs } from "./filter.ts";
+
+export { ConfigError };
 
 export const runArgs = {
   "node-name": { type: "string", description: "Node name put on every event [env NODE_NAME; default: hostname]" },
@@ -27,6 +31,7 @@ export const runArgs = {
     default: "2000",
     description: "Milliseconds a kill in a pod no name source knows yet waits for its names before going out without them [env OOMTRACE_NAME_WAIT]",
   },
+  ...filterArgs,
 } as const;
 
 export interface RunConfig {
@@ -42,10 +47,6 @@ export interface RunConfig {
   kmsg: boolean;
   hostRoot: string;
   nameWaitMs: number;
-}
-
-export class ConfigError extends Error {
-  readonly code = "E_CONFIG";
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
