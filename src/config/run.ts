@@ -34,6 +34,9 @@ export const runArgs = {
   ...filterArgs,
 } as const;
 
+/** Some of run's flags, for another command that takes them with the same meaning. */
+export const runArgsOf = <K extends keyof typeof runArgs>(...keys: K[]) => Object.fromEntries(keys.map((k) => [k, runArgs[k]])) as Pick<typeof runArgs, K>;
+
 export interface RunConfig {
   nodeName: string;
   output: "ndjson" | "text" | "none";
