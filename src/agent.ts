@@ -12,10 +12,10 @@ import { detectFeatures } from "./probe/detect.ts";
 import { chooseProbe } from "./probe/choose.ts";
 import { renderProbe } from "./probe/render.ts";
 import { bpftraceLineHandler } from "./sources/bpftrace/lines.ts";
-import { BpftraceSupervisor, type ProbeScript } from "./sources/bpftrace/supervisor.ts";
+import { BpftraceSupervisor, PROBE_ENV, type ProbeScript } from "./sources/bpftrace/supervisor.ts";
 import { kmsgKills } from "./sources/kmsg/index.ts";
 import { Metrics } from "./sinks/metrics.ts";
-import { describeFilter, type EventFilter, filterEvent } from "./filter/event-filter.ts";
+import { describeFilter, type EventFilter, filterEvent, needsNames } from "./filter/event-filter.ts";
 import { startServer } from "./server.ts";
 import type { KernelKill, NameResolver, OomEvent, Sink } from "./types.ts";
 import { VERSION } from "./version.ts";
@@ -80,6 +80,9 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
 
   // Name sources beyond the cgroup path, most trusted first (API server pod cache, then CRI).
   const resolvers: NameResolver[] = [];
+  if (needsNames(opts.filter) && resolvers.length === 0) {
+    log.warn("the filter picks kills by namespace, pod, container or labels, but no name source is configured: only named kills pass, so none will");
+  }
 
   // Events waiting for names; stop() lets them go out before the sinks close.
   const naming = new Set<Promise<void>>();
@@ -151,9 +154,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
     supervisor = new BpftraceSupervisor({
       bpftrace: cfg.bpftrace,
       scripts,
-      // 128 bytes hold a kubelet container scope name (85 characters) and fit the BPF stack.
-      // 0.23 renamed the variable; each version reads its own name.
-      env: { BPFTRACE_STRLEN: "128", BPFTRACE_MAX_STRLEN: "128" },
+      env: PROBE_ENV,
       onLine,
       onStderr: (line, mode) => {
         if (/RLIMIT_MEMLOCK/.test(line)) return;

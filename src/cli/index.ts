@@ -12,6 +12,7 @@ import { chooseProbe, PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
 import { probeHeader, renderProbe } from "../probe/render.ts";
 import { VERSION } from "../version.ts";
 import { watch } from "./watch.ts";
+import { doctor } from "./doctor.ts";
 
 const run = defineCommand({
   meta: { name: "run", description: "Run the agent: report every OOM kill on this node as it happens" },
@@ -77,7 +78,7 @@ const probe = defineCommand({
 
 const main = defineCommand({
   meta: { name: "oomtrace", version: VERSION, description: "See every Linux OOM kill as it happens: which pod, container and process died, and why" },
-  subCommands: { run, watch, probe },
+  subCommands: { run, watch, doctor, probe },
 });
 
 runMain(main);
