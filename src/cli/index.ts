@@ -6,7 +6,7 @@ import { ConfigError, flagOrEnv, resolveRunConfig, runArgs } from "../config/run
 import { fail, filterFromArgs, given, rejectUnknown } from "./args.ts";
 import { stdoutSink } from "../sinks/stdout.ts";
 import { createLogger } from "../log.ts";
-import { startAgent } from "../agent.ts";
+import { runAgentUntilSignal } from "./agent.ts";
 import { detectFeatures } from "../probe/detect.ts";
 import { chooseProbe, PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
 import { probeHeader, renderProbe } from "../probe/render.ts";
@@ -28,24 +28,8 @@ const run = defineCommand({
     }
     const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat });
     log.info(`oomtrace ${VERSION} on node ${cfg.nodeName}`);
-    let agent;
-    try {
-      // The Kubernetes writers join stdout here: run is the only command that acts on kills.
-      agent = await startAgent(cfg, log, { outputs: cfg.output === "none" ? [] : [stdoutSink(cfg.output)], filter });
-    } catch (e) {
-      log.error((e as Error).message);
-      process.exit(1);
-    }
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info(`${signal}: stopping`);
-      await agent.stop();
-      process.exit(0);
-    };
-    process.on("SIGTERM", () => void stop("SIGTERM"));
-    process.on("SIGINT", () => void stop("SIGINT"));
+    // The Kubernetes writers join stdout here: run is the only command that acts on kills.
+    await runAgentUntilSignal(cfg, log, { outputs: cfg.output === "none" ? [] : [stdoutSink(cfg.output)], filter });
   },
 });
 

@@ -2,7 +2,7 @@
 import { hostname } from "node:os";
 import { defineCommand } from "citty";
 import { resolveWatchConfig, watchArgs } from "../config/watch.ts";
-import { startAgent } from "../agent.ts";
+import { runAgentUntilSignal } from "./agent.ts";
 import { createLogger } from "../log.ts";
 import { stdoutSink } from "../sinks/stdout.ts";
 import { tableSink } from "../sinks/table/index.ts";
@@ -39,22 +39,7 @@ export const watch = defineCommand({
             color: wantsColor(out.isTTY === true, process.env),
             write,
           });
-    let agent;
-    try {
-      // Only the table: watch builds no Kubernetes writer, so it cannot act on a kill.
-      agent = await startAgent(cfg.run, log, { outputs: [table], filter });
-    } catch (e) {
-      log.error((e as Error).message);
-      process.exit(1);
-    }
-    let stopping = false;
-    const stop = async () => {
-      if (stopping) return;
-      stopping = true;
-      await agent.stop();
-      process.exit(0);
-    };
-    process.on("SIGTERM", () => void stop());
-    process.on("SIGINT", () => void stop());
+    // Only the table: watch builds no Kubernetes writer, so it cannot act on a kill.
+    await runAgentUntilSignal(cfg.run, log, { outputs: [table], filter });
   },
 });

@@ -1,7 +1,7 @@
 // `oomtrace doctor` options: run's flags it shares (same definitions), its output flag, validation (pure).
 import { parseBindAddress } from "../server.ts";
 import { ConfigError } from "./error.ts";
-import { flagOrEnv, runArgsOf } from "./run.ts";
+import { flagOrEnv, oneOf, runArgsOf } from "./run.ts";
 
 export const doctorArgs = {
   output: { type: "string", alias: "o", default: "text", description: "text (one screen) | json (for automation) [env OOMTRACE_DOCTOR_OUTPUT]" },
@@ -23,8 +23,7 @@ export function resolveDoctorConfig(
   hostname: string,
 ): DoctorConfig {
   const pick = flagOrEnv(args, env, given);
-  const output = pick("output", "OOMTRACE_DOCTOR_OUTPUT");
-  if (output !== "text" && output !== "json") throw new ConfigError(`--output must be text or json; got ${JSON.stringify(output)}`);
+  const output = oneOf("output", pick("output", "OOMTRACE_DOCTOR_OUTPUT"), ["text", "json"] as const);
   const metricsBindAddress = pick("metrics-bind-address", "OOMTRACE_METRICS_BIND_ADDRESS", true);
   if (metricsBindAddress !== "") {
     try {

@@ -52,7 +52,7 @@ export interface RunConfig {
   nameWaitMs: number;
 }
 
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+export function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new ConfigError(`--${flag} must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
 }

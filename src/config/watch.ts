@@ -2,7 +2,7 @@
 import { DEFAULT_FIELDS, type Field, FIELDS } from "../sinks/table/columns.ts";
 import { ConfigError } from "./error.ts";
 import { filterArgs } from "./filter.ts";
-import { flagOrEnv, resolveRunConfig, runArgs, runArgsOf, type RunConfig } from "./run.ts";
+import { flagOrEnv, oneOf, resolveRunConfig, runArgs, runArgsOf, type RunConfig } from "./run.ts";
 
 export const watchArgs = {
   output: { type: "string", alias: "o", default: "columns", description: "columns (a table) | json (one NDJSON event per line, as run writes) [env OOMTRACE_WATCH_OUTPUT]" },
@@ -33,8 +33,7 @@ export function resolveWatchConfig(
   hostname: string,
 ): WatchConfig {
   const pick = flagOrEnv(args, env, given);
-  const output = pick("output", "OOMTRACE_WATCH_OUTPUT");
-  if (output !== "columns" && output !== "json") throw new ConfigError(`--output must be columns or json; got ${JSON.stringify(output)}`);
+  const output = oneOf("output", pick("output", "OOMTRACE_WATCH_OUTPUT"), ["columns", "json"] as const);
   const fieldsText = pick("fields", "OOMTRACE_WATCH_FIELDS");
   if (fieldsText && output === "json") throw new ConfigError("--fields chooses table columns; -o json always writes the whole event");
   const fields = fieldsText ? fieldsText.split(",").map((f) => f.trim()) : [...DEFAULT_FIELDS];

@@ -39,7 +39,7 @@ describe("resolveWatchConfig", () => {
     expect(resolve({ output: "json" }).output).toBe("json");
     expect(resolve({ fields: "pod, kind,rss" }).fields).toEqual(["pod", "kind", "rss"]);
     expect(resolve({}, { OOMTRACE_WATCH_FIELDS: "cgroup" }).fields).toEqual(["cgroup"]);
-    expect(() => resolve({ output: "yaml" })).toThrow(new ConfigError('--output must be columns or json; got "yaml"'));
+    expect(() => resolve({ output: "yaml" })).toThrow(new ConfigError('--output must be one of columns, json; got "yaml"'));
     expect(() => resolve({ fields: "pod,bogus" })).toThrow('--fields: "bogus" is not a column');
     expect(() => resolve({ fields: "pod,pod" })).toThrow("names a column twice");
     expect(() => resolve({ fields: "pod", output: "json" })).toThrow("-o json always writes the whole event");
