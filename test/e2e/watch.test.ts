@@ -105,7 +105,7 @@ describe("oomtrace watch and the run filters, on one real OOM kill", () => {
     expect(raw).not.toContain("\x1b[31m");
     expect(plain).not.toContain("\x1b");
     // Cut to fit the column: the escapes count as the characters they are shown as.
-    expect(plain).toContain(`${hogPid} \\x1b[2J\\x1`);
+    expect(plain).toContain(`${hogPid} \\x1b[2J`);
     expect(displayWidth(plain)).toBeLessThanOrEqual(COLUMNS);
     expect(plain).toMatch(/^\d\d:\d\d:\d\d  test-node /);
     // An unnamed pod shows its UID (cut to fit), its container the id's first 12 characters.
