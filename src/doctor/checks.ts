@@ -73,7 +73,7 @@ export function probeChecks(facts: Pick<NodeFacts, "attach" | "notTried" | "left
     if (!r) {
       return base
         ? bad("fail", id, title, `not tried: ${facts.notTried}`, "fix the problems above; no probe can run until then")
-        : { id, title, status: "skip", detail: `not tried: ${facts.notTried}`, fix: null };
+        : { id, title, status: "skip", detail: "not tried: no probe can run here yet (see probe tracepoint)", fix: null };
     }
     const secs = `${(r.ms / 1000).toFixed(1)} s`;
     const leftOut = facts.leftOut[mode];
