@@ -64,6 +64,18 @@ describe("oomtrace doctor on this machine", () => {
   }, 120_000);
 });
 
+const bpftrace023 = process.env.OOMTRACE_BPFTRACE_023 ?? "";
+describe.if(bpftrace023 !== "")("oomtrace doctor with bpftrace 0.23 (Debian trixie root)", () => {
+  test("the same verdict, with 0.23's fentry name in its refusal", async () => {
+    const { code, out } = await doctor("-o", "json", "--bpftrace", bpftrace023, "--metrics-bind-address", "");
+    const r = JSON.parse(out) as Report;
+    expect(code).toBe(0);
+    expect(r.facts.bpftrace.version).toBe("0.23.2");
+    expect(status(r)).toMatchObject({ "probe.tracepoint": "ok", "probe.kprobe": "warn", "probe.fentry": "warn" });
+    expect(r.facts.probes.fentry.error).toContain("fentry:oom_kill_process");
+  }, 120_000);
+});
+
 describe("oomtrace doctor on setups broken on purpose", () => {
   const dirs: string[] = [];
   afterAll(() => {

@@ -139,6 +139,8 @@ describe("oomtrace watch and the run filters, on one real OOM kill", () => {
     const m = await waitForMetric(otherNamespace, /oomtrace_pipeline_events_total\{stage="filter",outcome="skipped",reason="unnamed"\} (\d+)/);
     expect(m).toBeGreaterThanOrEqual(1);
     expect(otherNamespace.eventFor(hogPid)).toBeUndefined();
+    // No name source is configured in this build: the agent said at start that nothing would pass.
+    expect(otherNamespace.logs.some((l) => l.level === "warn" && String(l.msg).includes("no name source is configured"))).toBe(true);
   });
 
   test("run -A -n '!kube-system' --kind memcg: the kill is not known to be in kube-system, so it is written", async () => {
