@@ -84,6 +84,9 @@ describe("oomtrace watch and the run filters, on one real OOM kill", () => {
 
   afterAll(async () => {
     for (const pid of await childrenOf(tty.pid)) process.kill(pid, "SIGTERM");
+    // Should the watch not stop, closing its terminal ends it (SIGHUP), and bpftrace with it.
+    const hangup = setTimeout(() => tty.kill("SIGKILL"), 20_000);
+    void tty.exited.then(() => clearTimeout(hangup));
     piped.kill("SIGTERM");
     await Promise.all([tty.exited, piped.exited, wrongKind.stop(), otherNamespace.stop(), notSystem.stop()]);
     await cg.remove();
