@@ -58,8 +58,8 @@ describe("oomtrace watch and the run filters, on one real OOM kill", () => {
     env: { ...process.env, TERM: "xterm-256color", NO_COLOR: "" },
   });
   const ttyOut = new Output(tty.stdout as ReadableStream<Uint8Array>);
-  // Through a pipe, with chosen columns.
-  const piped = Bun.spawn([BINARY, "watch", ...json, "--fields", "pod,kind,victim,cgroup"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  // Through a pipe, with chosen columns and run's filter flags.
+  const piped = Bun.spawn([BINARY, "watch", ...json, "--fields", "pod,kind,victim,cgroup", "--kind", "memcg", "-n", "!kube-system"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const pipedOut = new Output(piped.stdout as ReadableStream<Uint8Array>);
   const pipedErr = new Output(piped.stderr as ReadableStream<Uint8Array>);
   // run with filters that leave this kill out, and one that keeps it.
@@ -119,7 +119,7 @@ describe("oomtrace watch and the run filters, on one real OOM kill", () => {
     expect(lines.filter((l) => l.includes(String(hogPid)))).toHaveLength(1);
   });
 
-  test("through a pipe: no colour, nothing cut, only the chosen columns", async () => {
+  test("through a pipe: no colour, nothing cut, only the chosen columns; filters that keep the kill", async () => {
     await pipedOut.waitFor("the kill's row", (t) => t.includes(`${hogPid} `));
     const lines = pipedOut.text.split("\n");
     expect(lines[0]).toMatch(/^POD +KIND +VICTIM +CGROUP$/);
