@@ -1,6 +1,10 @@
 // `oomtrace run` options: citty definitions, environment fallbacks and validation (pure).
 import { LOG_LEVELS, type LogFormat, type LogLevelName } from "../log.ts";
 import { PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
+import { ConfigError } from "./error.ts";
+import { filterArgs } from "./filter.ts";
+
+export { ConfigError };
 
 export const runArgs = {
   "node-name": { type: "string", description: "Node name put on every event [env NODE_NAME; default: hostname]" },
@@ -27,7 +31,11 @@ export const runArgs = {
     default: "2000",
     description: "Milliseconds a kill in a pod no name source knows yet waits for its names before going out without them [env OOMTRACE_NAME_WAIT]",
   },
+  ...filterArgs,
 } as const;
+
+/** Some of run's flags, for another command that takes them with the same meaning. */
+export const runArgsOf = <K extends keyof typeof runArgs>(...keys: K[]) => Object.fromEntries(keys.map((k) => [k, runArgs[k]])) as Pick<typeof runArgs, K>;
 
 export interface RunConfig {
   nodeName: string;
@@ -44,11 +52,7 @@ export interface RunConfig {
   nameWaitMs: number;
 }
 
-export class ConfigError extends Error {
-  readonly code = "E_CONFIG";
-}
-
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+export function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new ConfigError(`--${flag} must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
 }
