@@ -10,6 +10,8 @@ import { ServiceAccount, Service } from "kubernetes-models/v1";
 import { ClusterRole, ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { CHART, PLAIN_MANIFEST, defaultValues, mergeValues, renderChart } from "../../scripts/chart/render.ts";
+import { tmpdir } from "node:os";
+import { BINARY } from "../helpers/agent.ts";
 import { agentEnvNames, isBooleanFlag } from "../helpers/agent-env.ts";
 
 type Obj = Record<string, any>;
@@ -110,6 +112,19 @@ describe("the flags and environment the DaemonSet gives the agent", () => {
       expect(unknown).toEqual([]);
       expect(c.args[0]).toBe("run");
       for (const a of c.args.slice(1).filter((x: string) => x.startsWith("--no-"))) expect(isBooleanFlag(a.slice("--no-".length))).toBe(true);
+    });
+  }
+
+  for (const [label, over] of [["defaults", {}], ["all on", ALL_ON]] as const) {
+    test(`${label}: the compiled agent accepts the environment and args the DaemonSet gives it`, () => {
+      // With no bpftrace and no kmsg nothing can run (exit 1) — but only after the configuration was
+      // accepted; a rejected value exits 2 with its reason.
+      const c = container(render(over));
+      const env: Record<string, string> = { PATH: process.env.PATH ?? "" };
+      for (const e of c.env) env[e.name] = e.value ?? "test-node";
+      const r = Bun.spawnSync([BINARY, ...c.args, "--bpftrace", "/nonexistent", "--no-kmsg", "--metrics-bind-address", ""], { env, stdout: "pipe", stderr: "pipe", cwd: tmpdir() });
+      expect(r.stderr.toString()).toContain("no probe can run");
+      expect(r.exitCode).toBe(1);
     });
   }
 
