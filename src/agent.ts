@@ -17,6 +17,7 @@ import { kmsgKills } from "./sources/kmsg/index.ts";
 import { Metrics } from "./sinks/metrics.ts";
 import { stdoutSink } from "./sinks/stdout.ts";
 import { startServer } from "./server.ts";
+import { startKube } from "./kube/index.ts";
 import type { KernelKill, NameResolver, OomEvent, Sink } from "./types.ts";
 import { VERSION } from "./version.ts";
 
@@ -69,6 +70,11 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
 
   // Name sources beyond the cgroup path, most trusted first (API server pod cache, then CRI).
   const resolvers: NameResolver[] = [];
+  const kube = startKube({ cfg: cfg.kube, node: cfg.nodeName, hostRoot: cfg.hostRoot, log, registry: metrics.registry, env: process.env });
+  if (kube) {
+    resolvers.push(kube.resolver);
+    sinks.push(kube.sink);
+  }
 
   // Events waiting for names; stop() lets them go out before the sinks close.
   const naming = new Set<Promise<void>>();

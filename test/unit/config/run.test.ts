@@ -22,7 +22,9 @@ function configError(f: () => unknown): ConfigError {
 
 describe("resolveRunConfig", () => {
   test("defaults: hostname as node name and the documented defaults", () => {
-    expect(resolve({}, {}, "worker-1")).toEqual({
+    // The Kubernetes options have their own tests (kube.test.ts).
+    const { kube: _, ...core } = resolve({}, {}, "worker-1");
+    expect(core).toEqual({
       nodeName: "worker-1",
       output: "ndjson",
       logLevel: "info",
