@@ -61,9 +61,12 @@ export async function createEvent(client: KubeClient, body: ReturnType<typeof ev
   throw apiError(r, `create Event ${body.metadata.namespace}/${body.metadata.name}`);
 }
 
-/** Counts one more occurrence into an Event; false when the Event is gone (expired), so a new one is due. */
-export async function bumpSeries(client: KubeClient, s: SeriesRef, time: string, note: string): Promise<boolean> {
-  const r = await client.request("PATCH", `${eventsPath(s.namespace)}/${encodeURIComponent(s.name)}`, { series: { count: s.count, lastObservedTime: time }, note }, MERGE);
+/**
+ * Counts one more occurrence into an Event; false when the Event is gone (expired), so a new one is due.
+ * The note stays the first kill's: the API server keeps an Event's note immutable.
+ */
+export async function bumpSeries(client: KubeClient, s: SeriesRef, time: string): Promise<boolean> {
+  const r = await client.request("PATCH", `${eventsPath(s.namespace)}/${encodeURIComponent(s.name)}`, { series: { count: s.count, lastObservedTime: time } }, MERGE);
   if (r.status === 200) return true;
   if (r.status === 404) return false;
   throw apiError(r, `update Event series ${s.namespace}/${s.name}`);

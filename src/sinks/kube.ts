@@ -3,7 +3,7 @@
 import type { ConsolaInstance } from "consola";
 import type { KubeConfig } from "../config/kube.ts";
 import { describePermission, type Permission } from "../kube/access.ts";
-import { ApiError, NetworkError, type KubeClient } from "../kube/client.ts";
+import { ApiError, type KubeClient } from "../kube/client.ts";
 import type { Journal } from "../kube/journal.ts";
 import { conditionPatch, eventBody, killMessage, microTime, nodeMessage, REASON_NODE, REASON_POD, type Regarding } from "../kube/messages.ts";
 import type { KubeMetrics } from "../kube/metrics.ts";
@@ -41,10 +41,14 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
   let queue: Promise<void> = Promise.resolve();
   const inFlight = new Set<string>();
 
+  const countError = (action: Action, e: unknown) => {
+    const p = NEEDS[action];
+    o.metrics.apiError(p.verb, p.subresource ? `${p.resource}/${p.subresource}` : p.resource, e instanceof ApiError ? e.status : "network");
+  };
+
   const failed = (action: Action, e: unknown) => {
     const p = NEEDS[action];
-    const resource = p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
-    o.metrics.apiError(p.verb, resource, e instanceof ApiError ? e.status : "network");
+    countError(action, e);
     if (e instanceof ApiError && e.status === 403) {
       const what = describePermission(p);
       if (!forbiddenLogged.has(what)) {
@@ -58,13 +62,13 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
 
   const pod = (e: OomEvent): PodKey => ({ namespace: e.names!.pod.namespace, name: e.names!.pod.name, uid: e.names!.pod.uid });
 
-  const event = async (regarding: Regarding, reason: string, note: string, time: Date) => {
+  const event = async (action: Action, regarding: Regarding, reason: string, note: string, time: Date) => {
     const seriesKey = `${regarding.kind}/${regarding.uid}/${reason}`;
     const now = Date.now();
     const open = o.journal.series(seriesKey, now);
     if (open) {
       const count = open.count + 1;
-      const ok = await withRetry(() => bumpSeries(o.client, { namespace: open.namespace, name: open.name, count }, microTime(time), note), retry());
+      const ok = await withRetry(() => bumpSeries(o.client, { namespace: open.namespace, name: open.name, count }, microTime(time)), retry(action));
       if (ok) {
         o.journal.setSeries(seriesKey, { ...open, count, lastMs: now }, now);
         o.metrics.event(regarding.kind, "series_updated");
@@ -73,18 +77,17 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
     }
     // The name is fixed before retrying, so a create whose answer was lost comes back 409, not twice.
     const body = eventBody({ name: `${regarding.name}.${hex(8)}`, regarding, reason, note, node: o.node, time });
-    await withRetry(() => createEvent(o.client, body), retry());
+    await withRetry(() => createEvent(o.client, body), retry(action));
     o.journal.setSeries(seriesKey, { namespace: body.metadata.namespace, name: body.metadata.name, count: 1, lastMs: now }, now);
     o.metrics.event(regarding.kind, "created");
   };
 
-  const retry = () => ({
+  const retry = (action: Action) => ({
     budgetMs: o.retryBudgetMs ?? 10 * 60_000,
     signal: abort.signal,
     onRetry: (e: unknown, waitMs: number) => {
-      if (e instanceof ApiError) o.metrics.apiError("write", "any", e.status);
-      else if (e instanceof NetworkError) o.metrics.apiError("write", "any", "network");
-      o.log.debug(`Kubernetes write will be retried in ${waitMs} ms: ${(e as Error).message}`);
+      countError(action, e);
+      o.log.debug(`${action}: will retry in ${waitMs} ms: ${(e as Error).message}`);
     },
   });
 
@@ -97,7 +100,7 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
       if (action === "annotation") {
         const { key, value } = o.cfg.annotation!;
         if (cached && key in cached.annotations) return o.metrics.markedVictim("skipped", "annotation_exists");
-        const r = await withRetry(() => annotate(o.client, p, key, value), retry());
+        const r = await withRetry(() => annotate(o.client, p, key, value), retry(action));
         o.metrics.markedVictim(r === "applied" ? "marked" : "skipped", r === "applied" ? "annotation_applied" : r === "exists" ? "annotation_exists" : "pod_gone");
         if (r === "applied") o.log.info(`marked pod ${p.namespace}/${p.name} for eviction: ${key}=${value}`);
         return;
@@ -105,15 +108,15 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
       const type = o.cfg.condition!;
       // Setting it again would move lastTransitionTime and restart the descheduler's clock.
       if (cached?.conditions[type] === "True") return o.metrics.markedVictim("skipped", "condition_exists");
-      const r = await withRetry(() => setCondition(o.client, p, conditionPatch(type, e.kill.constraint, killMessage(e, cmd), new Date())), retry());
+      const r = await withRetry(() => setCondition(o.client, p, conditionPatch(type, e.kill.constraint, killMessage(e, cmd), new Date())), retry(action));
       o.metrics.markedVictim(r === "applied" ? "marked" : "skipped", r === "applied" ? "condition_applied" : "pod_gone");
       return;
     }
     if (action === "pod-event") {
       const p = pod(e);
-      return event({ kind: "Pod", ...p }, REASON_POD, killMessage(e, cmd), e.time);
+      return event(action, { kind: "Pod", ...p }, REASON_POD, killMessage(e, cmd), e.time);
     }
-    return event({ kind: "Node", namespace: "", name: o.node, uid: o.node }, REASON_NODE, nodeMessage(e, cmd), e.time);
+    return event(action, { kind: "Node", namespace: "", name: o.node, uid: o.node }, REASON_NODE, nodeMessage(e, cmd), e.time);
   };
 
   const run = async (key: string, e: OomEvent, todo: Action[]) => {
