@@ -8,6 +8,9 @@ bash scripts/setup.sh python3 debootstrap || { echo "setup failed"; echo "0 pass
 # bpftrace 0.23 from a Debian trixie root, for the tests that run both versions.
 OOMTRACE_BPFTRACE_023=$(bash scripts/bpftrace-trixie.sh | tail -n 1) || OOMTRACE_BPFTRACE_023=""
 export OOMTRACE_BPFTRACE_023
+# Debian's kubectl (kubernetes-client, trixie root) for the test API server's fidelity tests.
+OOMTRACE_KUBECTL_DEBIAN=$(bash scripts/bpftrace-trixie.sh kubectl | tail -n 1) || OOMTRACE_KUBECTL_DEBIAN=""
+export OOMTRACE_KUBECTL_DEBIAN
 bun run build >/dev/null || { echo "build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 bunx tsc --noEmit || { echo "typecheck failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
