@@ -40,11 +40,10 @@ export interface AccessResult {
   unchecked: { permission: Permission; error: string }[];
 }
 
-/** Asks the API server, one SelfSubjectAccessReview per permission. */
+/** Asks the API server, one SelfSubjectAccessReview per permission; results keep the order asked. */
 export async function checkAccess(client: KubeClient, perms: Permission[]): Promise<AccessResult> {
-  const result: AccessResult = { missing: [], unchecked: [] };
-  await Promise.all(
-    perms.map(async (p) => {
+  const answers = await Promise.all(
+    perms.map(async (p): Promise<boolean | string> => {
       try {
         const r = await client.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
           apiVersion: "authorization.k8s.io/v1",
@@ -52,13 +51,16 @@ export async function checkAccess(client: KubeClient, perms: Permission[]): Prom
           spec: { resourceAttributes: { group: p.group, resource: p.resource, verb: p.verb, ...(p.subresource ? { subresource: p.subresource } : {}) } },
         });
         if (r.status !== 201 && r.status !== 200) throw apiError(r, "SelfSubjectAccessReview");
-        if (r.body.status?.allowed !== true) result.missing.push(p);
+        return r.body.status?.allowed === true;
       } catch (e) {
-        result.unchecked.push({ permission: p, error: (e as Error).message });
+        return (e as Error).message;
       }
     }),
   );
-  return result;
+  return {
+    missing: perms.filter((_, i) => answers[i] === false),
+    unchecked: perms.flatMap((permission, i) => (typeof answers[i] === "string" ? [{ permission, error: answers[i] }] : [])),
+  };
 }
 
 /** One line per missing permission, with what it is for and how to grant it. */

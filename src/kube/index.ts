@@ -51,6 +51,7 @@ export function startKube(o: { cfg: KubeConfig; node: string; hostRoot: string; 
   const metrics = new KubeMetrics(o.registry);
   const client = new KubeClient(conn, { qps: o.cfg.qps, burst: o.cfg.burst });
   log.info(`Kubernetes: API server ${conn.server} (${conn.origin}), pods of node ${o.node}`);
+  if (o.cfg.eventCommandLine) log.warn("--event-command-line: the kill sources give the process name only, so Events carry no command line yet");
 
   // An outage is said once when it starts and once when it ends, not once per retry.
   let down: string | null = null;

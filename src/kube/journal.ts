@@ -34,6 +34,7 @@ export const SERIES_WINDOW_MS = 6 * 60_000;
 export class Journal {
   private doc: Doc;
   private readonly file: string;
+  private writeFailed = false;
 
   /** `bootId` ties kill keys to one boot: kernel timestamps restart from zero at boot. */
   constructor(
@@ -113,8 +114,11 @@ export class Journal {
       const tmp = `${this.file}.tmp`;
       writeFileSync(tmp, JSON.stringify(this.doc));
       renameSync(tmp, this.file);
+      this.writeFailed = false;
     } catch (e) {
-      this.onError(`cannot write ${this.file}: ${(e as Error).message}; a restart may act on a kill twice`);
+      // Said once per spell of failures, not once per kill.
+      if (!this.writeFailed) this.onError(`cannot write ${this.file}: ${(e as Error).message}; a restart may act on a kill twice`);
+      this.writeFailed = true;
     }
   }
 }

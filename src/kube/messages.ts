@@ -1,5 +1,5 @@
 // What the agent writes into Kubernetes about one kill: Event bodies, condition and message text (pure).
-// Never environment variables; the command line only when asked for.
+// Never environment variables, never command lines: only the kernel's process name and numbers.
 import type { Constraint, OomEvent } from "../types.ts";
 
 type Obj = Record<string, any>;
@@ -35,8 +35,11 @@ const mib = (kb: number | null) => (kb === null ? null : `${(kb / 1024).toFixed(
 /** Process names come from the kernel and may hold anything: quoted, control characters escaped. */
 const quote = (s: string | null) => (s === null ? "(unknown)" : JSON.stringify(s));
 
+/** The API server refuses an Event note over 1024 characters (names from pods are long and untrusted). */
+const cut = (msg: string) => (msg.length > 1024 ? `${msg.slice(0, 1021)}...` : msg);
+
 /** Who died, what killed it, the kind and the memory facts; at most 1024 characters (the API's limit for a note). */
-export function killMessage(e: OomEvent, commandLine: string | null = null): string {
+export function killMessage(e: OomEvent): string {
   const k = e.kill;
   const container = e.identity?.container?.name ?? (e.identity?.container?.id ? e.identity.container.id.slice(0, 12) : null);
   const where = container ? ` in container ${quote(container)}` : "";
@@ -54,17 +57,14 @@ export function killMessage(e: OomEvent, commandLine: string | null = null): str
     .filter(([, v]) => v !== null)
     .map(([n, v]) => `${n} ${v}`)
     .join(", ");
-  let msg = `The kernel OOM killer killed process ${quote(k.victim.comm)} (pid ${k.victim.pid})${where} (${kind})${trigger}.${facts ? ` ${facts}.` : ""}`;
-  if (commandLine) msg += ` Command line: ${commandLine}`;
-  return msg.length > 1024 ? `${msg.slice(0, 1021)}...` : msg;
+  return cut(`The kernel OOM killer killed process ${quote(k.victim.comm)} (pid ${k.victim.pid})${where} (${kind})${trigger}.${facts ? ` ${facts}.` : ""}`);
 }
 
 /** The same kill as told on the Node: which pod's process it was. */
-export function nodeMessage(e: OomEvent, commandLine: string | null = null): string {
+export function nodeMessage(e: OomEvent): string {
   const p = e.identity?.pod;
   const who = p?.name ? `pod ${p.namespace}/${p.name}: ` : p?.uid ? `pod uid ${p.uid}: ` : "";
-  const msg = `${who}${killMessage(e, commandLine)}`;
-  return msg.length > 1024 ? `${msg.slice(0, 1021)}...` : msg;
+  return cut(`${who}${killMessage(e)}`);
 }
 
 /** `2026-01-02T03:04:05.678000Z`: events.k8s.io/v1 eventTime is a MicroTime and the server rejects milliseconds. */

@@ -103,8 +103,10 @@ export class PodCache implements NameResolver {
         try {
           if (!rv) rv = await this.list();
           const path = `${this.base()}&watch=true&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(rv)}&timeoutSeconds=${300 + Math.floor(Math.random() * 300)}`;
+          let events = 0;
           for await (const ev of this.o.client.watch(path, signal)) {
             failures = 0;
+            events++;
             if (ev.type === "ERROR") {
               // 410 Expired: our resourceVersion was compacted away; anything else also means relist.
               rv = "";
@@ -118,6 +120,8 @@ export class PodCache implements NameResolver {
             if (!ok) this.o.onSkipped?.();
             this.changed();
           }
+          // A watch the server ends at once, again and again, must not become a busy loop.
+          if (events === 0) await sleep(backoffMs(failures++, null), signal);
         } catch (e) {
           if (signal.aborted) break;
           if (e instanceof ApiError && e.status === 410) rv = "";

@@ -41,8 +41,9 @@ export async function annotate(client: KubeClient, pod: PodKey, key: string, val
 export async function setCondition(client: KubeClient, pod: PodKey, patch: Obj): Promise<"applied" | "gone"> {
   const w = await client.request("PATCH", `${podPath(pod)}/status`, { metadata: { uid: pod.uid }, ...patch }, STRATEGIC);
   if (w.status === 200) return "applied";
-  // 409 here can only be the uid precondition: the pod of that name is another one now.
-  if (w.status === 404 || w.status === 409) return "gone";
+  // A uid that differs is refused as "metadata.uid: field is immutable": the pod of that name is another one now.
+  const uidRefused = w.status === 422 && Array.isArray(w.body.details?.causes) && w.body.details.causes.some((c: Obj) => c?.field === "metadata.uid");
+  if (w.status === 404 || w.status === 409 || uidRefused) return "gone";
   throw apiError(w, `set condition on pod ${pod.namespace}/${pod.name}`);
 }
 

@@ -92,7 +92,6 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
   });
 
   const act = async (action: Action, e: OomEvent): Promise<void> => {
-    const cmd = null; // The pipeline carries no command line (see README: --event-command-line).
     if (action === "annotation" || action === "condition") {
       const p = pod(e);
       const cached = o.cache.pod(p.uid);
@@ -108,15 +107,15 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
       const type = o.cfg.condition!;
       // Setting it again would move lastTransitionTime and restart the descheduler's clock.
       if (cached?.conditions[type] === "True") return o.metrics.markedVictim("skipped", "condition_exists");
-      const r = await withRetry(() => setCondition(o.client, p, conditionPatch(type, e.kill.constraint, killMessage(e, cmd), new Date())), retry(action));
+      const r = await withRetry(() => setCondition(o.client, p, conditionPatch(type, e.kill.constraint, killMessage(e), new Date())), retry(action));
       o.metrics.markedVictim(r === "applied" ? "marked" : "skipped", r === "applied" ? "condition_applied" : "pod_gone");
       return;
     }
     if (action === "pod-event") {
       const p = pod(e);
-      return event(action, { kind: "Pod", ...p }, REASON_POD, killMessage(e, cmd), e.time);
+      return event(action, { kind: "Pod", ...p }, REASON_POD, killMessage(e), e.time);
     }
-    return event(action, { kind: "Node", namespace: "", name: o.node, uid: o.node }, REASON_NODE, nodeMessage(e, cmd), e.time);
+    return event(action, { kind: "Node", namespace: "", name: o.node, uid: o.node }, REASON_NODE, nodeMessage(e), e.time);
   };
 
   const run = async (key: string, e: OomEvent, todo: Action[]) => {
