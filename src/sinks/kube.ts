@@ -33,6 +33,8 @@ const NEEDS: Record<Action, Permission> = {
   "node-event": { group: "events.k8s.io", resource: "events", verb: "create", why: "to write kill Events" },
 };
 
+const CLOSE_GRACE_MS = 3000;
+
 const hex = (n: number) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
 
 export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
@@ -166,7 +168,11 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
       }
     },
     async close() {
-      // Stopping: whatever is still retrying stays pending in the journal for the next start.
+      // Stopping: a few seconds to finish what is under way; whatever is still retrying after
+      // that stays pending in the journal for the next start.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([queue, new Promise((done) => (timer = setTimeout(done, CLOSE_GRACE_MS)))]);
+      clearTimeout(timer);
       abort.abort();
       await queue;
     },

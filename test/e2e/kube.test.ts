@@ -49,19 +49,29 @@ const eventsFor = (api: ApiServer, uid: string): Obj[] => api.state.store.list("
 
 const metric = (text: string, name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\d+)`, "m").exec(text)?.[1] ?? 0);
 
+/** A describe's cgroups, state dir and API server, all removed after it. */
+function scene(label: string) {
+  const s = { cg: new TestCgroups(), base: `oomtrace-kube-${label}-${randomHex(8)}`, state: mkdtempSync(join(tmpdir(), "oomtrace-state-")), api: undefined as unknown as ApiServer };
+  afterAll(async () => {
+    await s.api?.stop();
+    await s.cg.remove();
+    rmSync(s.state, { recursive: true, force: true });
+  });
+  return s;
+}
+
 async function until<T>(what: string, probe: () => T | undefined | false | null, agent: AgentProcess, timeoutMs = 30_000): Promise<T> {
   return agent.waitFor(what, () => probe() || undefined, timeoutMs);
 }
 
 describe("compiled agent with a client certificate: annotation, condition, Events", () => {
-  let api: ApiServer;
   let agent: AgentProcess;
-  const cg = new TestCgroups();
-  const base = `oomtrace-kube-${randomHex(8)}`;
-  const state = mkdtempSync(join(tmpdir(), "oomtrace-state-"));
+  let api: ApiServer;
+  const sc = scene("actions");
+  const { cg, base, state } = sc;
 
   beforeAll(async () => {
-    api = await startApiServer();
+    api = sc.api = await startApiServer();
     agent = new AgentProcess([
       "--kubeconfig", api.kubeconfigPath("cert"),
       "--state-dir", state,
@@ -74,9 +84,6 @@ describe("compiled agent with a client certificate: annotation, condition, Event
   });
   afterAll(async () => {
     await agent?.stop();
-    await api?.stop();
-    await cg.remove();
-    rmSync(state, { recursive: true, force: true });
   });
 
   test("a kill names the pod and container, annotates the pod once, sets the condition and writes a Warning Event", async () => {
@@ -175,18 +182,11 @@ describe("compiled agent with a client certificate: annotation, condition, Event
 });
 
 describe("restart: nothing done twice, unfinished work finished, the Event series continued", () => {
-  const cg = new TestCgroups();
-  const base = `oomtrace-kube-restart-${randomHex(8)}`;
-  const state = mkdtempSync(join(tmpdir(), "oomtrace-state-"));
-  let api: ApiServer;
-  afterAll(async () => {
-    await api?.stop();
-    await cg.remove();
-    rmSync(state, { recursive: true, force: true });
-  });
+  const sc = scene("restart");
+  const { cg, base, state } = sc;
 
   test("stopped while the API server is down, restarted after: the pending Event is written once", async () => {
-    api = await startApiServer();
+    const api = (sc.api = await startApiServer());
     const args = ["--kubeconfig", api.kubeconfigPath("token"), "--state-dir", state, "--victim-annotation-kinds", "memcg"];
     const first = new AgentProcess(args);
     const done = makeKubePod(api, cg, base, "done-1");
@@ -231,20 +231,13 @@ describe("restart: nothing done twice, unfinished work finished, the Event serie
 });
 
 describe("compiled agent with a token that lacks RBAC rights", () => {
-  const cg = new TestCgroups();
-  const base = `oomtrace-kube-rbac-${randomHex(8)}`;
-  const state = mkdtempSync(join(tmpdir(), "oomtrace-state-"));
-  let api: ApiServer;
-  afterAll(async () => {
-    await api?.stop();
-    await cg.remove();
-    rmSync(state, { recursive: true, force: true });
-  });
+  const sc = scene("rbac");
+  const { cg, base, state } = sc;
 
   test("403: the startup check and the failed write each name the missing permission, once", async () => {
-    api = await startApiServer({
+    const api = (sc.api = await startApiServer({
       rbac: { "system:serviceaccount:oomtrace:oomtrace": [{ verbs: ["get", "list", "watch"], resources: ["pods"] }] },
-    });
+    }));
     const agent = new AgentProcess(["--kubeconfig", api.kubeconfigPath("token"), "--state-dir", state, "--victim-annotation-kinds", "memcg"]);
     try {
       await agent.attached();
