@@ -267,3 +267,48 @@ describe("compiled agent with a token that lacks RBAC rights", () => {
     }
   });
 });
+
+describe("without a reachable cluster", () => {
+  const sc = scene("standalone");
+  const noKube = { KUBECONFIG: "", KUBERNETES_SERVICE_HOST: "" };
+
+  test("auto with no service account and no kubeconfig: standalone, said once", async () => {
+    const agent = new AgentProcess([], noKube);
+    try {
+      await agent.attached();
+      const said = agent.logs.filter((l) => String(l.msg).includes("running standalone"));
+      expect(said).toHaveLength(1);
+      expect(String(said[0]!.msg)).toContain("no in-cluster service account and no --kubeconfig");
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  test("--kubernetes on with nothing to connect to is an error that says what is missing", async () => {
+    const agent = new AgentProcess(["--kubernetes", "on"], noKube);
+    expect(await agent.exited).not.toBe(0);
+    expect(agent.logs.map((l) => String(l.msg)).join("\n")).toContain("--kubernetes on, but there is no in-cluster service account");
+  });
+
+  test("an API server that is down: one warning, kills still reported (without names), names once it is back", async () => {
+    const api = (sc.api = await startApiServer());
+    const kubeconfig = api.kubeconfigPath("cert");
+    const pod = makeKubePod(api, sc.cg, sc.base, "early-1");
+    api.inject.next(100_000, { reset: true });
+    const agent = new AgentProcess(["--kubeconfig", kubeconfig, "--state-dir", sc.state]);
+    try {
+      await agent.attached();
+      const pid = await kill(pod);
+      const e = await agent.waitFor("event", () => agent.eventFor(pid));
+      expect(e.pod).toMatchObject({ uid: pod.uid, name: null, named_by: null });
+      expect(agent.logs.filter((l) => String(l.msg).includes("kills are reported without pod names until the API server answers"))).toHaveLength(1);
+      api.inject.clear();
+      await until("back", () => agent.logs.some((l) => String(l.msg).startsWith("API server answers again")), agent, 60_000);
+      const pid2 = await kill(pod);
+      const e2 = await agent.waitFor("named event", () => agent.eventFor(pid2));
+      expect(e2.pod).toMatchObject({ name: "early-1", named_by: "apiserver" });
+    } finally {
+      await agent.stop();
+    }
+  });
+});

@@ -93,6 +93,29 @@ describe("pod cache", () => {
     }
   });
 
+  test("a reconnecting watch resumes from the last bookmark, not from the list", async () => {
+    const cache = new PodCache({ client: client(), node: "n-bookmark", onError: () => {} });
+    const watchRvs = () =>
+      api.state.log.filter((r) => r.query.includes("watch=true") && r.query.includes("n-bookmark")).map((r) => Number(new URLSearchParams(r.query).get("resourceVersion")));
+    cache.start();
+    try {
+      await until("watching", () => watchRvs().length === 1);
+      // Changes elsewhere move the resourceVersion; only bookmarks tell this watch about it.
+      for (let i = 0; i < 3; i++) api.state.create(makePod({ name: `elsewhere-${i}`, namespace: "ns4", nodeName: "another-node" }));
+      const moved = api.state.store.rv;
+      api.inject.bookmark();
+      await Bun.sleep(200);
+      api.inject.closeWatches();
+      await until("watching again", () => watchRvs().length === 2);
+      expect(watchRvs()[1]).toBeGreaterThanOrEqual(moved);
+      expect(watchRvs()[0]).toBeLessThan(moved);
+      // Resuming is not relisting.
+      expect(api.state.log.filter((r) => r.path === "/api/v1/pods" && !r.query.includes("watch=true") && r.query.includes("n-bookmark"))).toHaveLength(1);
+    } finally {
+      await cache.stop();
+    }
+  });
+
   test("resolve waits for a pod that appears before the deadline, and gives up at it", async () => {
     const cache = new PodCache({ client: client(), node: "n-wait", onError: () => {} });
     cache.start();
