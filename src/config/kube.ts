@@ -106,6 +106,13 @@ function bool(flag: string, args: Record<string, unknown>, env: string | undefin
   throw new ConfigError(`the environment variable for --${flag} must be true or false; got ${JSON.stringify(env)}`);
 }
 
+function kubeconfigPath(v: string): string | null {
+  if (v === "") return null;
+  // kubectl merges a colon-separated KUBECONFIG list; the agent reads exactly one file.
+  if (v.includes(":")) throw new ConfigError(`--kubeconfig (or KUBECONFIG) names several files (${JSON.stringify(v)}); oomtrace reads one: pass --kubeconfig FILE`);
+  return v;
+}
+
 /** `pick` is the flag-over-environment reader of run.ts. */
 export function resolveKubeConfig(
   pick: (flag: string, envName: string, emptyMeansOff?: boolean) => string,
@@ -118,7 +125,7 @@ export function resolveKubeConfig(
   const condition = pick("victim-condition", "OOMTRACE_VICTIM_CONDITION", true).trim();
   return {
     mode,
-    kubeconfig: pick("kubeconfig", "KUBECONFIG") || null,
+    kubeconfig: kubeconfigPath(pick("kubeconfig", "KUBECONFIG")),
     qps: positive("kube-qps", pick("kube-qps", "OOMTRACE_KUBE_QPS"), false),
     burst: positive("kube-burst", pick("kube-burst", "OOMTRACE_KUBE_BURST"), true),
     annotation: parseAnnotation(pick("victim-annotation", "OOMTRACE_VICTIM_ANNOTATION", true)),

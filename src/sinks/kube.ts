@@ -78,7 +78,8 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
       }
     }
     // The name is fixed before retrying, so a create whose answer was lost comes back 409, not twice.
-    const body = eventBody({ name: `${regarding.name}.${hex(8)}`, regarding, reason, note, node: o.node, time });
+    // Object names are at most 253 characters: room for the dot and 16 hex digits.
+    const body = eventBody({ name: `${regarding.name.slice(0, 236)}.${hex(8)}`, regarding, reason, note, node: o.node, time });
     await withRetry(() => createEvent(o.client, body), retry(action));
     o.journal.setSeries(seriesKey, { namespace: body.metadata.namespace, name: body.metadata.name, count: 1, lastMs: now }, now);
     o.metrics.event(regarding.kind, "created");

@@ -2,7 +2,7 @@
 // bpftrace and real memcg OOM kills in kubelet-shaped cgroups whose pods exist in that server.
 // Every OOM happens inside a child cgroup with a limit: never a global OOM on the host.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makePod } from "../apiserver/fixtures.ts";
@@ -307,6 +307,40 @@ describe("without a reachable cluster", () => {
       const pid2 = await kill(pod);
       const e2 = await agent.waitFor("named event", () => agent.eventFor(pid2));
       expect(e2.pod).toMatchObject({ name: "early-1", named_by: "apiserver" });
+    } finally {
+      await agent.stop();
+    }
+  });
+});
+
+describe("in-cluster config inside the compiled binary", () => {
+  const sc = scene("incluster");
+
+  test("KUBERNETES_SERVICE_HOST/PORT, the mounted service-account token and CA: pods named, Events written as the service account", async () => {
+    const api = (sc.api = await startApiServer());
+    const sa = mkdtempSync(join(sc.state, "sa-"));
+    writeFileSync(join(sa, "token"), api.token);
+    writeFileSync(join(sa, "ca.crt"), api.caPem);
+    // The agent gets its own mount namespace with a fresh /run holding the service account, as a pod has.
+    const mountSa = 'mount -t tmpfs tmpfs /run && d=/run/secrets/kubernetes.io/serviceaccount && mkdir -p $d && cp "$SA"/token "$SA"/ca.crt $d/ && exec "$@"';
+    const port = new URL(api.url).port;
+    const agent = new AgentProcess(
+      ["--state-dir", join(sc.state, "state")],
+      { SA: sa, KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port, KUBECONFIG: "" },
+      ["unshare", "-m", "--propagation", "private", "sh", "-c", mountSa, "sh"],
+    );
+    try {
+      await agent.attached();
+      expect(agent.logs.some((l) => String(l.msg).includes(`API server https://127.0.0.1:${port} (in-cluster)`))).toBe(true);
+      const pod = makeKubePod(api, sc.cg, sc.base, "incluster-1");
+      await until("pod cache synced", () => agent.logs.some((l) => String(l.msg).startsWith("pod cache synced")), agent);
+      await Bun.sleep(1000); // the watch delivers the pod
+      const pid = await kill(pod);
+      const e = await agent.waitFor("event", () => agent.eventFor(pid));
+      expect(e.pod).toMatchObject({ name: "incluster-1", named_by: "apiserver" });
+      await until("Event", () => eventsFor(api, pod.uid).length === 1, agent);
+      const creates = api.state.log.filter((r) => r.method === "POST" && r.path.endsWith("/events"));
+      expect(creates.map((r) => r.user)).toEqual([api.state.tokenUser.user]);
     } finally {
       await agent.stop();
     }

@@ -35,10 +35,11 @@ export class AgentProcess {
   readonly proc: Subprocess;
   readonly exited: Promise<number>;
 
-  constructor(args: string[] = [], env: Record<string, string> = {}) {
+  /** `launcher`: a command that execs the rest of its arguments (e.g. to run the agent in its own mount namespace). */
+  constructor(args: string[] = [], env: Record<string, string> = {}, launcher: string[] = []) {
     if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run bun run build first`);
     this.proc = Bun.spawn(
-      [BINARY, "run", "--node-name", "test-node", "--log-format", "json", "--log-level", "debug", "--metrics-bind-address", `127.0.0.1:${this.port}`, ...args],
+      [...launcher, BINARY, "run", "--node-name", "test-node", "--log-format", "json", "--log-level", "debug", "--metrics-bind-address", `127.0.0.1:${this.port}`, ...args],
       { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } },
     );
     void this.pump(this.proc.stdout as ReadableStream<Uint8Array>, (l) => {

@@ -75,5 +75,6 @@ describe("Kubernetes options", () => {
     expect(configError(() => kube({ "event-kinds": "global,oops" }))).toContain('unknown OOM kind "oops"');
     expect(configError(() => kube({ "victim-condition-kinds": " , " }))).toContain("is empty");
     expect(configError(() => kube({}, { OOMTRACE_EVENTS: "maybe" }))).toContain("must be true or false");
+    expect(configError(() => kube({}, { KUBECONFIG: "/a/config:/b/config" }))).toContain("oomtrace reads one: pass --kubeconfig FILE");
   });
 });
