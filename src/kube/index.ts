@@ -63,8 +63,9 @@ export function startKube(o: { cfg: KubeConfig; node: string; hostRoot: string; 
       if (down === null) log.warn(`${what} failed: ${msg}; kills are reported without pod names until the API server answers (retrying with backoff)`);
       down = msg;
     },
+    onChange: (pods) => metrics.podsCached(pods),
+    onSkipped: () => metrics.malformedPod(),
     onSynced: (pods, relist) => {
-      metrics.podsCached(pods);
       if (down !== null) log.info(`API server answers again: ${pods} pods of node ${o.node} listed`);
       else if (!relist) log.info(`pod cache synced: ${pods} pods of node ${o.node}`);
       down = null;

@@ -27,7 +27,8 @@ interface Doc {
   series: Record<string, SeriesState>;
 }
 
-const KEEP_DONE = 5000;
+/** Kill keys kept: enough to cover what a restart could bring back, small enough to rewrite per kill. */
+const KEEP_DONE = 1000;
 /** A series continues while the same thing repeats within this window (client-go uses 6 minutes). */
 export const SERIES_WINDOW_MS = 6 * 60_000;
 

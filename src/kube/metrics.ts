@@ -6,6 +6,7 @@ export class KubeMetrics {
   private readonly events: Counter<"regarding" | "outcome">;
   private readonly apiErrors: Counter<"verb" | "resource" | "code">;
   private readonly pods: Gauge;
+  private readonly malformed: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -28,6 +29,7 @@ export class KubeMetrics {
       registers,
     });
     this.pods = new Gauge({ name: "oomtrace_kube_pods_cached", help: "Pods of this node in the cache, including ones deleted a few minutes ago.", registers });
+    this.malformed = new Counter({ name: "oomtrace_kube_malformed_pods_total", help: "Pod objects from the API server skipped for lacking a valid uid, name or namespace.", registers });
   }
 
   markedVictim(stage: "marked" | "skipped" | "error", reason: string): void {
@@ -44,5 +46,9 @@ export class KubeMetrics {
 
   podsCached(n: number): void {
     this.pods.set(n);
+  }
+
+  malformedPod(): void {
+    this.malformed.inc();
   }
 }

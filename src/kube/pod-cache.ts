@@ -10,7 +10,10 @@ export interface PodCacheOptions {
   onError: (what: string, e: unknown) => void;
   /** Called once per successful (re)list, with how many pods it holds. */
   onSynced?: (pods: number, relist: boolean) => void;
+  /** A pod object without uid, name or namespace was skipped. */
   onSkipped?: () => void;
+  /** The cache changed; `pods` is its size. */
+  onChange?: (pods: number) => void;
   keepGoneMs?: number;
 }
 
@@ -56,6 +59,7 @@ export class PodCache implements NameResolver {
   }
 
   private changed(): void {
+    this.o.onChange?.(this.index.size);
     for (const w of [...this.waiters]) w();
   }
 

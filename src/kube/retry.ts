@@ -16,21 +16,20 @@ export function backoffMs(attempt: number, e: unknown, random: () => number = Ma
 }
 
 export interface RetryOptions {
-  /** Give up after this long (ms); a kill's action should not be applied hours late. */
-  budgetMs: number;
+  /** Give up at this time (Date.now() ms): a kill's action should not be applied hours late. */
+  deadline: number;
   signal?: AbortSignal;
   onRetry?: (e: unknown, waitMs: number) => void;
 }
 
-/** Runs `op` until it succeeds, fails with a non-retryable error, the budget is spent, or `signal` aborts. */
+/** Runs `op` until it succeeds, fails with a non-retryable error, the deadline comes, or `signal` aborts. */
 export async function withRetry<T>(op: () => Promise<T>, o: RetryOptions): Promise<T> {
-  const end = Date.now() + o.budgetMs;
   for (let attempt = 0; ; attempt++) {
     try {
       return await op();
     } catch (e) {
       const wait = backoffMs(attempt, e);
-      if (!retryable(e) || Date.now() + wait > end || o.signal?.aborted) throw e;
+      if (!retryable(e) || Date.now() + wait > o.deadline || o.signal?.aborted) throw e;
       o.onRetry?.(e, wait);
       await new Promise<void>((done) => {
         const t = setTimeout(done, wait);

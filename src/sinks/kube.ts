@@ -21,9 +21,10 @@ export interface KubeSinkOptions {
   journal: Journal;
   metrics: KubeMetrics;
   log: ConsolaInstance;
-  /** How long one action keeps retrying through an outage. Default 10 minutes. */
-  retryBudgetMs?: number;
 }
+
+/** How long the actions of one kill keep retrying through an outage, from when it was queued. */
+const RETRY_BUDGET_MS = 10 * 60_000;
 
 /** The request each action makes, for metrics and for naming a missing permission. */
 const NEEDS: Record<Action, Permission> = {
@@ -64,13 +65,13 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
 
   const pod = (e: OomEvent): PodKey => ({ namespace: e.names!.pod.namespace, name: e.names!.pod.name, uid: e.names!.pod.uid });
 
-  const event = async (action: Action, regarding: Regarding, reason: string, note: string, time: Date) => {
+  const event = async (action: Action, deadline: number, regarding: Regarding, reason: string, note: string, time: Date) => {
     const seriesKey = `${regarding.kind}/${regarding.uid}/${reason}`;
     const now = Date.now();
     const open = o.journal.series(seriesKey, now);
     if (open) {
       const count = open.count + 1;
-      const ok = await withRetry(() => bumpSeries(o.client, { namespace: open.namespace, name: open.name, count }, microTime(time)), retry(action));
+      const ok = await withRetry(() => bumpSeries(o.client, { namespace: open.namespace, name: open.name, count }, microTime(time)), retry(action, deadline));
       if (ok) {
         o.journal.setSeries(seriesKey, { ...open, count, lastMs: now }, now);
         o.metrics.event(regarding.kind, "series_updated");
@@ -80,13 +81,13 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
     // The name is fixed before retrying, so a create whose answer was lost comes back 409, not twice.
     // Object names are at most 253 characters: room for the dot and 16 hex digits.
     const body = eventBody({ name: `${regarding.name.slice(0, 236)}.${hex(8)}`, regarding, reason, note, node: o.node, time });
-    await withRetry(() => createEvent(o.client, body), retry(action));
+    await withRetry(() => createEvent(o.client, body), retry(action, deadline));
     o.journal.setSeries(seriesKey, { namespace: body.metadata.namespace, name: body.metadata.name, count: 1, lastMs: now }, now);
     o.metrics.event(regarding.kind, "created");
   };
 
-  const retry = (action: Action) => ({
-    budgetMs: o.retryBudgetMs ?? 10 * 60_000,
+  const retry = (action: Action, deadline: number) => ({
+    deadline,
     signal: abort.signal,
     onRetry: (e: unknown, waitMs: number) => {
       countError(action, e);
@@ -94,7 +95,7 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
     },
   });
 
-  const act = async (action: Action, e: OomEvent): Promise<void> => {
+  const act = async (action: Action, e: OomEvent, deadline: number): Promise<void> => {
     if (action === "annotation" || action === "condition") {
       const p = pod(e);
       const cached = o.cache.pod(p.uid);
@@ -102,7 +103,7 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
       if (action === "annotation") {
         const { key, value } = o.cfg.annotation!;
         if (cached && key in cached.annotations) return o.metrics.markedVictim("skipped", "annotation_exists");
-        const r = await withRetry(() => annotate(o.client, p, key, value), retry(action));
+        const r = await withRetry(() => annotate(o.client, p, key, value), retry(action, deadline));
         o.metrics.markedVictim(r === "applied" ? "marked" : "skipped", r === "applied" ? "annotation_applied" : r === "exists" ? "annotation_exists" : "pod_gone");
         if (r === "applied") o.log.info(`marked pod ${p.namespace}/${p.name} for eviction: ${key}=${value}`);
         return;
@@ -110,22 +111,24 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
       const type = o.cfg.condition!;
       // Setting it again would move lastTransitionTime and restart the descheduler's clock.
       if (cached?.conditions[type] === "True") return o.metrics.markedVictim("skipped", "condition_exists");
-      const r = await withRetry(() => setCondition(o.client, p, conditionPatch(type, e.kill.constraint, killMessage(e), new Date())), retry(action));
+      const r = await withRetry(() => setCondition(o.client, p, conditionPatch(type, e.kill.constraint, killMessage(e), new Date())), retry(action, deadline));
       o.metrics.markedVictim(r === "applied" ? "marked" : "skipped", r === "applied" ? "condition_applied" : "pod_gone");
       return;
     }
     if (action === "pod-event") {
       const p = pod(e);
-      return event(action, { kind: "Pod", ...p }, REASON_POD, killMessage(e), e.time);
+      return event(action, deadline, { kind: "Pod", ...p }, REASON_POD, killMessage(e), e.time);
     }
-    return event(action, { kind: "Node", namespace: "", name: o.node, uid: o.node }, REASON_NODE, nodeMessage(e), e.time);
+    return event(action, deadline, { kind: "Node", namespace: "", name: o.node, uid: o.node }, REASON_NODE, nodeMessage(e), e.time);
   };
 
-  const run = async (key: string, e: OomEvent, todo: Action[]) => {
+  // One deadline for all actions of a kill, counted from when it was queued: behind a long outage,
+  // the kills queued meanwhile give up together instead of each waiting out a full budget.
+  const run = async (key: string, e: OomEvent, todo: Action[], deadline: number) => {
     for (const action of todo) {
       if (abort.signal.aborted) return; // left pending in the journal: the next start finishes it
       try {
-        await act(action, e);
+        await act(action, e, deadline);
       } catch (err) {
         if (abort.signal.aborted) return;
         if (action === "annotation" || action === "condition") o.metrics.markedVictim("error", `${action}_failed`);
@@ -139,7 +142,8 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
 
   const enqueue = (key: string, e: OomEvent, todo: Action[]) => {
     inFlight.add(key);
-    const next = queue.then(() => run(key, e, todo)).finally(() => inFlight.delete(key));
+    const deadline = Date.now() + RETRY_BUDGET_MS;
+    const next = queue.then(() => run(key, e, todo, deadline)).finally(() => inFlight.delete(key));
     queue = next.catch(() => {});
     return next;
   };

@@ -6,7 +6,8 @@ import { accessReport, checkAccess, requiredPermissions } from "../../../src/kub
 import { KubeClient, NetworkError } from "../../../src/kube/client.ts";
 import { fromKubeconfig } from "../../../src/kube/connection.ts";
 import { PodCache } from "../../../src/kube/pod-cache.ts";
-import { annotate, setCondition } from "../../../src/kube/writes.ts";
+import { eventBody, microTime } from "../../../src/kube/messages.ts";
+import { annotate, bumpSeries, createEvent, setCondition } from "../../../src/kube/writes.ts";
 import type { CgroupIdentity } from "../../../src/types.ts";
 
 type Obj = Record<string, any>;
@@ -169,6 +170,23 @@ describe("writes", () => {
     api.state.remove("pods", "ns3", "cond-1");
     api.state.create(makePod({ name: "cond-1", namespace: "ns3", nodeName: "n" }));
     expect(await setCondition(client(), key, patch)).toBe("gone");
+  });
+});
+
+describe("Events", () => {
+  test("Pod and Node Events pass the server's validation; a repeated create is not a second Event; a series counts on", async () => {
+    const p = api.state.create(makePod({ name: "ev-1", namespace: "ns5", nodeName: "n" }));
+    const t = new Date();
+    const podEvent = eventBody({ name: "ev-1.aaaa", regarding: { kind: "Pod", namespace: "ns5", name: "ev-1", uid: p.metadata.uid }, reason: "ProcessOOMKilled", note: "n", node: "n", time: t });
+    const nodeEvent = eventBody({ name: "n.bbbb", regarding: { kind: "Node", namespace: "", name: "n", uid: "n" }, reason: "GlobalOOMKill", note: "n", node: "n", time: t });
+    await createEvent(client(), podEvent);
+    await createEvent(client(), nodeEvent);
+    await createEvent(client(), podEvent); // our retry after a lost answer: 409, taken as done
+    expect(api.state.store.list("events").filter((e) => e.metadata.name === "ev-1.aaaa")).toHaveLength(1);
+    expect(api.state.get("events", "default", "n.bbbb", "events.k8s.io/v1")).toMatchObject({ reason: "GlobalOOMKill", regarding: { kind: "Node", name: "n" } });
+    expect(await bumpSeries(client(), { namespace: "ns5", name: "ev-1.aaaa", count: 2 }, microTime(new Date()))).toBe(true);
+    expect(api.state.get("events", "ns5", "ev-1.aaaa", "events.k8s.io/v1")!.series.count).toBe(2);
+    expect(await bumpSeries(client(), { namespace: "ns5", name: "expired.cccc", count: 2 }, microTime(new Date()))).toBe(false);
   });
 });
 
