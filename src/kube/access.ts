@@ -6,7 +6,7 @@ import { apiError, type KubeClient } from "./client.ts";
 export interface Permission {
   group: "" | "events.k8s.io";
   resource: string;
-  subresource?: string;
+  subresource?: string | undefined;
   verb: string;
   /** Why the agent needs it, for the message when it is missing. */
   why: string;

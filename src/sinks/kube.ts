@@ -34,6 +34,13 @@ const NEEDS: Record<Action, Permission> = {
   "node-event": { group: "events.k8s.io", resource: "events", verb: "create", why: "to write kill Events" },
 };
 
+/** The permission a Forbidden answer names (`cannot get resource "pods" in API group ""`); else the one the action needs. */
+function refused(message: string, action: Action): Permission {
+  const m = /cannot (\S+) resource "([^"/]+)(?:\/([^"]+))?" in API group "([^"]*)"/.exec(message);
+  if (!m) return NEEDS[action];
+  return { group: m[4] === "events.k8s.io" ? m[4] : "", resource: m[2]!, subresource: m[3], verb: m[1]!, why: NEEDS[action].why };
+}
+
 const CLOSE_GRACE_MS = 3000;
 
 const hex = (n: number) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -50,9 +57,9 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
   };
 
   const failed = (action: Action, e: unknown) => {
-    const p = NEEDS[action];
     countError(action, e);
     if (e instanceof ApiError && e.status === 403) {
+      const p = refused(e.message, action);
       const what = describePermission(p);
       if (!forbiddenLogged.has(what)) {
         forbiddenLogged.add(what);
