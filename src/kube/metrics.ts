@@ -5,7 +5,7 @@ export class KubeMetrics {
   private readonly marked: Counter<"stage" | "reason">;
   private readonly events: Counter<"regarding" | "outcome">;
   private readonly apiErrors: Counter<"verb" | "resource" | "code">;
-  private readonly pods: Gauge;
+  private readonly pods: Gauge<"state">;
   private readonly malformed: Counter;
 
   constructor(registry: Registry) {
@@ -28,7 +28,12 @@ export class KubeMetrics {
       labelNames: ["verb", "resource", "code"],
       registers,
     });
-    this.pods = new Gauge({ name: "oomtrace_kube_pods_cached", help: "Pods of this node in the cache, including ones deleted a few minutes ago.", registers });
+    this.pods = new Gauge({
+      name: "oomtrace_kube_pods_cached",
+      help: "Pods of this node in the cache: live, and deleted ones kept a few minutes to name late kills.",
+      labelNames: ["state"],
+      registers,
+    });
     this.malformed = new Counter({ name: "oomtrace_kube_malformed_pods_total", help: "Pod objects from the API server skipped for lacking a valid uid, name or namespace.", registers });
   }
 
@@ -44,8 +49,9 @@ export class KubeMetrics {
     this.apiErrors.inc({ verb, resource, code: String(code) });
   }
 
-  podsCached(n: number): void {
-    this.pods.set(n);
+  podsCached(n: { live: number; deleted: number }): void {
+    this.pods.set({ state: "live" }, n.live);
+    this.pods.set({ state: "deleted" }, n.deleted);
   }
 
   malformedPod(): void {

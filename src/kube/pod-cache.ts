@@ -12,8 +12,8 @@ export interface PodCacheOptions {
   onSynced?: (pods: number, relist: boolean) => void;
   /** A pod object without uid, name or namespace was skipped. */
   onSkipped?: () => void;
-  /** The cache changed; `pods` is its size. */
-  onChange?: (pods: number) => void;
+  /** The cache changed. */
+  onChange?: (pods: { live: number; deleted: number }) => void;
   keepGoneMs?: number;
 }
 
@@ -59,7 +59,7 @@ export class PodCache implements NameResolver {
   }
 
   private changed(): void {
-    this.o.onChange?.(this.index.size);
+    this.o.onChange?.(this.index.counts());
     for (const w of [...this.waiters]) w();
   }
 

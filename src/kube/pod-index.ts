@@ -80,6 +80,13 @@ export class PodIndex {
   /** `keepGoneMs`: how long a deleted pod still names kills (a kill during deletion arrives after the DELETE). */
   constructor(private readonly keepGoneMs = 5 * 60_000) {}
 
+  /** Pods that exist, and deleted ones still kept. */
+  counts(): { live: number; deleted: number } {
+    let deleted = 0;
+    for (const e of this.byUid.values()) if (e.goneAt !== null) deleted++;
+    return { live: this.byUid.size - deleted, deleted };
+  }
+
   get size(): number {
     return this.byUid.size;
   }

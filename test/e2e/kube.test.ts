@@ -60,6 +60,22 @@ function scene(label: string) {
   return s;
 }
 
+/** What the agent's pod cache holds, from its metrics. */
+async function cacheCounts(agent: AgentProcess): Promise<{ live: number; deleted: number }> {
+  const m = await agent.metrics();
+  return { live: metric(m, "oomtrace_kube_pods_cached", 'state="live"'), deleted: metric(m, "oomtrace_kube_pods_cached", 'state="deleted"') };
+}
+
+/** Waits until the cache holds these counts: the watch delivered what the test changed. */
+async function cacheHolds(agent: AgentProcess, want: { live: number; deleted: number }): Promise<void> {
+  for (let i = 0; ; i++) {
+    const have = await cacheCounts(agent);
+    if (have.live === want.live && have.deleted === want.deleted) return;
+    if (i > 600) throw new Error(`the agent's pod cache holds ${JSON.stringify(have)}, never ${JSON.stringify(want)}`);
+    await Bun.sleep(50);
+  }
+}
+
 async function until<T>(what: string, probe: () => T | undefined | false | null, agent: AgentProcess, timeoutMs = 30_000): Promise<T> {
   return agent.waitFor(what, () => probe() || undefined, timeoutMs);
 }
@@ -133,11 +149,11 @@ describe("compiled agent with a client certificate: annotation, condition, Event
   });
 
   test("a pod deleted just before its kill: still named from the cache, gets its Event, is not patched", async () => {
+    const before = await cacheCounts(agent);
     const pod = makeKubePod(api, cg, base, "leaving-1");
-    await until("pod in cache", () => agent.logs.length > 0 && api.state.get("pods", "shop", "leaving-1"), agent);
-    await Bun.sleep(1000); // the watch delivers the pod
+    await cacheHolds(agent, { live: before.live + 1, deleted: before.deleted });
     api.state.remove("pods", "shop", "leaving-1");
-    await Bun.sleep(1000); // ... and its deletion
+    await cacheHolds(agent, { live: before.live, deleted: before.deleted + 1 });
     const pid = await kill(pod);
     const e = await agent.waitFor("event", () => agent.eventFor(pid));
     expect(e.pod).toMatchObject({ namespace: "shop", name: "leaving-1", named_by: "apiserver" });
@@ -158,8 +174,9 @@ describe("compiled agent with a client certificate: annotation, condition, Event
   });
 
   test("API outage during a kill (503, 429 with Retry-After, resets), then recovery: every action applied exactly once", async () => {
+    const before = await cacheCounts(agent);
     const pod = makeKubePod(api, cg, base, "outage-1");
-    await Bun.sleep(1000); // the watch delivers the pod
+    await cacheHolds(agent, { ...before, live: before.live + 1 });
     api.inject.next(2, { status: 503 }, { pathIncludes: "/pods/outage-1" });
     api.inject.next(1, { status: 429, retryAfterSeconds: 1 }, { pathIncludes: "/pods/outage-1" });
     api.inject.next(2, { reset: true }, { pathIncludes: "/pods/outage-1" });
@@ -248,7 +265,7 @@ describe("compiled agent with a token that lacks RBAC rights", () => {
       expect(rbacLines.some((l) => l.includes("list pods"))).toBe(false);
 
       const pod = makeKubePod(api, cg, base, "denied-1");
-      await Bun.sleep(1000);
+      await cacheHolds(agent, { live: 1, deleted: 0 });
       await kill(pod);
       await kill(pod);
       await until("403 logged", () => agent.logs.some((l) => String(l.msg).startsWith("Kubernetes refused (403): the agent may not patch pods")), agent);
@@ -303,14 +320,15 @@ describe("without a reachable cluster", () => {
       expect(e.pod).toMatchObject({ uid: pod.uid, name: null, named_by: null });
       expect(agent.logs.filter((l) => String(l.msg).includes("kills are reported without pod names until the API server answers"))).toHaveLength(1);
       api.inject.clear();
-      await until("back", () => agent.logs.some((l) => String(l.msg).startsWith("API server answers again")), agent, 60_000);
+      // The cache's backoff reaches 30 s during the outage (as client-go's reflector): allow for a full round.
+      await until("back", () => agent.logs.some((l) => String(l.msg).startsWith("API server answers again")), agent, 100_000);
       const pid2 = await kill(pod);
       const e2 = await agent.waitFor("named event", () => agent.eventFor(pid2));
       expect(e2.pod).toMatchObject({ name: "early-1", named_by: "apiserver" });
     } finally {
       await agent.stop();
     }
-  });
+  }, 180_000);
 });
 
 describe("in-cluster config inside the compiled binary", () => {
@@ -334,7 +352,7 @@ describe("in-cluster config inside the compiled binary", () => {
       expect(agent.logs.some((l) => String(l.msg).includes(`API server https://127.0.0.1:${port} (in-cluster)`))).toBe(true);
       const pod = makeKubePod(api, sc.cg, sc.base, "incluster-1");
       await until("pod cache synced", () => agent.logs.some((l) => String(l.msg).startsWith("pod cache synced")), agent);
-      await Bun.sleep(1000); // the watch delivers the pod
+      await cacheHolds(agent, { live: 1, deleted: 0 });
       const pid = await kill(pod);
       const e = await agent.waitFor("event", () => agent.eventFor(pid));
       expect(e.pod).toMatchObject({ name: "incluster-1", named_by: "apiserver" });
