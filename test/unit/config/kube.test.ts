@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../../src/config/errors.ts";
 import { kubeArgs, type KubeConfig } from "../../../src/config/kube.ts";
 import { resolveRunConfig, runArgs } from "../../../src/config/run.ts";
+import { thrownMessage } from "../../helpers/errors.ts";
 
 const DEFAULTS: Record<string, unknown> = Object.fromEntries(Object.entries(runArgs).flatMap(([flag, def]) => ("default" in def ? [[flag, def.default]] : [])));
 
@@ -9,15 +10,7 @@ function kube(flags: Record<string, unknown> = {}, env: Record<string, string | 
   return resolveRunConfig({ ...DEFAULTS, ...flags }, env, (f) => f in flags || f.replace(/^no-/, "") in flags, "worker-1").kube;
 }
 
-function configError(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
+const configError = (f: () => unknown) => thrownMessage(ConfigError, f);
 
 describe("Kubernetes options", () => {
   test("every Kubernetes flag is a run flag", () => {

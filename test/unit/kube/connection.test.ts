@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConnectionError, fromKubeconfig, inCluster, tokenFile } from "../../../src/kube/connection.ts";
+import { thrownMessage } from "../../helpers/errors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "oomtrace-conn-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,15 +15,7 @@ function kubeconfig(name: string, yaml: string): string {
   return p;
 }
 
-function error(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConnectionError) return e.message;
-    throw e;
-  }
-  throw new Error("expected a ConnectionError");
-}
+const error = (f: () => unknown) => thrownMessage(ConnectionError, f);
 
 describe("kubeconfig", () => {
   test("YAML with inline data: CA, client certificate and key, the current context's cluster", () => {
