@@ -68,6 +68,7 @@ export function accessReport(r: AccessResult): string[] {
   const lines = r.missing.map(
     (p) => `RBAC: the agent may not ${describePermission(p)} cluster-wide, needed ${p.why}; add it to the agent's ClusterRole (README: RBAC)`,
   );
-  for (const u of r.unchecked) lines.push(`RBAC: could not check ${describePermission(u.permission)}: ${u.error}`);
+  // No answer is usually one cause (the API server is down): one line, not one per permission.
+  if (r.unchecked.length) lines.push(`RBAC: could not check ${r.unchecked.map((u) => describePermission(u.permission)).join(", ")}: ${r.unchecked[0]!.error}`);
   return lines;
 }

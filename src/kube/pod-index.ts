@@ -23,6 +23,9 @@ export interface PodSummary {
   images: Map<string, string>;
 }
 
+/** Replaced containers of one pod still named after they are gone. */
+const KEEP_REPLACED = 16;
+
 const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^[0-9a-f]{32}$/;
 
 /** `containerd://<id>`, `cri-o://<id>`, `docker://<id>` → `<id>`; null when it is not a runtime id. */
@@ -96,8 +99,14 @@ export class PodIndex {
     const pod = summarize(obj);
     if (!pod) return false;
     const prev = this.byUid.get(pod.uid);
-    // Ids of earlier containers stay: a kill may be reported after the container was replaced.
-    if (prev) for (const [id, c] of prev.pod.containers) if (!pod.containers.has(id)) pod.containers.set(id, c);
+    // Ids of earlier containers stay, the latest few: a kill may be reported after the container was
+    // replaced, and a crash-looping pod must not grow the index without end.
+    if (prev) {
+      // Oldest first, so that the slice keeps the latest.
+      const earlier = [...prev.pod.containers].filter(([id]) => !pod.containers.has(id)).slice(-KEEP_REPLACED);
+      pod.containers = new Map([...earlier, ...pod.containers]);
+      for (const id of prev.pod.containers.keys()) if (!pod.containers.has(id) && this.byContainer.get(id) === pod.uid) this.byContainer.delete(id);
+    }
     this.byUid.set(pod.uid, { pod, goneAt: null });
     for (const id of pod.containers.keys()) this.byContainer.set(id, pod.uid);
     return true;

@@ -106,6 +106,16 @@ describe("PodIndex", () => {
     expect(ix.isGone("11111111-2222-4333-8444-555555555555")).toBe(false);
   });
 
+  test("a crash-looping pod keeps only its latest replaced containers", () => {
+    const ix = new PodIndex();
+    const hexId = (i: number) => i.toString(16).padStart(64, "0");
+    for (let i = 0; i < 100; i++) ix.upsert(pod({ status: { containerStatuses: [{ name: "app", containerID: `containerd://${hexId(i)}` }], initContainerStatuses: [], ephemeralContainerStatuses: [] } }));
+    expect(ix.lookup(ident(null, hexId(99)))!.container!.name).toBe("app");
+    expect(ix.lookup(ident(null, hexId(83)))!.container!.name).toBe("app");
+    expect(ix.lookup(ident(null, hexId(82)))).toBeNull();
+    expect(ix.lookup(ident(null, ID("a")))).toBeNull();
+  });
+
   test("container ids of replaced containers stay with the pod", () => {
     const ix = new PodIndex();
     ix.upsert(pod());
