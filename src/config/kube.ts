@@ -41,7 +41,7 @@ export const kubeArgs = {
   "event-command-line": {
     type: "boolean",
     default: false,
-    description: "Put the victim's command line in Events (it may hold secrets passed as arguments) [env OOMTRACE_EVENT_COMMAND_LINE]",
+    description: "Reserved for the victim's command line in Events; the kill sources give the process name only, so none is written yet [env OOMTRACE_EVENT_COMMAND_LINE]",
   },
   "state-dir": {
     type: "string",
