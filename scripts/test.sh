@@ -10,6 +10,9 @@ bash scripts/setup.sh python3 debootstrap bsdutils qemu-user-static || { echo "s
 # bpftrace 0.23 from a Debian trixie root, for the tests that run both versions.
 OOMTRACE_BPFTRACE_023=$(bash scripts/bpftrace-trixie.sh | tail -n 1) || OOMTRACE_BPFTRACE_023=""
 export OOMTRACE_BPFTRACE_023
+# Debian's kubectl (kubernetes-client, trixie root) for the test API server's fidelity tests.
+OOMTRACE_KUBECTL_DEBIAN=$(bash scripts/bpftrace-trixie.sh kubectl | tail -n 1) || OOMTRACE_KUBECTL_DEBIAN=""
+export OOMTRACE_KUBECTL_DEBIAN
 # The build's own output says what broke; it is shown only then.
 build_log=$(bun run build 2>&1) || { printf '%s\n' "$build_log"; echo "build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 bunx tsc --noEmit || { echo "typecheck failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }

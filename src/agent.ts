@@ -17,6 +17,7 @@ import { kmsgKills } from "./sources/kmsg/index.ts";
 import { Metrics } from "./sinks/metrics.ts";
 import { describeFilter, type EventFilter, filterEvent, needsNames } from "./filter/event-filter.ts";
 import { startServer } from "./server.ts";
+import { startKube } from "./kube/index.ts";
 import type { KernelKill, NameResolver, OomEvent, Sink } from "./types.ts";
 import { VERSION } from "./version.ts";
 
@@ -60,11 +61,13 @@ export interface Agent {
 
 export interface AgentOptions {
   /**
-   * The sinks that act on a kill (stdout, the Kubernetes writers), built by the command that runs the
-   * agent: `watch` gives only its table, so it cannot write to the cluster. They see what `filter` passes.
+   * The sinks that show a kill (stdout, watch's table), built by the command that runs the agent.
+   * They, and the Kubernetes writers, see only what `filter` passes.
    */
   outputs: Sink[];
   filter: EventFilter;
+  /** Whether the Kubernetes writers (annotation, condition, Events) may run; `watch` says no, and only reads pods. */
+  writeToCluster: boolean;
 }
 
 export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: AgentOptions): Promise<Agent> {
@@ -80,6 +83,11 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
 
   // Name sources beyond the cgroup path, most trusted first (API server pod cache, then CRI).
   const resolvers: NameResolver[] = [];
+  const kube = startKube({ cfg: cfg.kube, node: cfg.nodeName, hostRoot: cfg.hostRoot, log, registry: metrics.registry, env: process.env, write: opts.writeToCluster });
+  if (kube) {
+    resolvers.push(kube.resolver);
+    if (kube.sink) sinks.push(kube.sink);
+  }
   if (needsNames(opts.filter) && resolvers.length === 0) {
     log.warn("the filter picks kills by namespace, pod, container or labels, but no name source is configured: only named kills pass, so none will");
   }
@@ -220,7 +228,8 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
       deliver(merger.flush());
       await Promise.all(naming);
       server?.stop();
-      for (const s of sinks) await s.close?.();
+      for (const s of sinks) if (s !== kube?.sink) await s.close?.();
+      await kube?.stop();
     },
   };
 }

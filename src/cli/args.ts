@@ -1,7 +1,7 @@
 // Command-line helpers every command shares: strict flags, repeated flags, and the one way out on error.
 import { parseArgs } from "node:util";
 import type { ArgsDef } from "citty";
-import { ConfigError } from "../config/error.ts";
+import { ConfigError } from "../config/errors.ts";
 import { REPEATABLE_FILTER_FLAGS, resolveFilter } from "../config/filter.ts";
 import type { EventFilter } from "../filter/event-filter.ts";
 

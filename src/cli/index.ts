@@ -28,8 +28,8 @@ const run = defineCommand({
     }
     const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat });
     log.info(`oomtrace ${VERSION} on node ${cfg.nodeName}`);
-    // The Kubernetes writers join stdout here: run is the only command that acts on kills.
-    await runAgentUntilSignal(cfg, log, { outputs: cfg.output === "none" ? [] : [stdoutSink(cfg.output)], filter });
+    // run is the only command that acts on kills: it alone lets the Kubernetes writers run.
+    await runAgentUntilSignal(cfg, log, { outputs: cfg.output === "none" ? [] : [stdoutSink(cfg.output)], filter, writeToCluster: true });
   },
 });
 

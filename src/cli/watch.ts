@@ -39,7 +39,7 @@ export const watch = defineCommand({
             color: wantsColor(out.isTTY === true, process.env),
             write,
           });
-    // Only the table: watch builds no Kubernetes writer, so it cannot act on a kill.
-    await runAgentUntilSignal(cfg.run, log, { outputs: [table], filter });
+    // Only the table, and the cluster read-only: the pod cache names kills, no writer is built.
+    await runAgentUntilSignal(cfg.run, log, { outputs: [table], filter, writeToCluster: false });
   },
 });

@@ -1,6 +1,6 @@
 // `oomtrace doctor` options: run's flags it shares (same definitions), its output flag, validation (pure).
 import { parseBindAddress } from "../server.ts";
-import { ConfigError } from "./error.ts";
+import { ConfigError } from "./errors.ts";
 import { flagOrEnv, oneOf, runArgsOf } from "./run.ts";
 
 export const doctorArgs = {

@@ -2,7 +2,7 @@
 import { CONSTRAINTS, type EventFilter } from "../filter/event-filter.ts";
 import { parseSelector, SelectorError } from "../filter/selector.ts";
 import type { Constraint } from "../types.ts";
-import { ConfigError } from "./error.ts";
+import { ConfigError } from "./errors.ts";
 
 export const filterArgs = {
   namespace: {

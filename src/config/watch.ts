@@ -1,8 +1,8 @@
 // `oomtrace watch` options: the run flags it shares (same definitions), its own output flags, validation (pure).
 import { DEFAULT_FIELDS, type Field, FIELDS } from "../sinks/table/columns.ts";
-import { ConfigError } from "./error.ts";
+import { ConfigError } from "./errors.ts";
 import { filterArgs } from "./filter.ts";
-import { flagOrEnv, oneOf, resolveRunConfig, runArgs, runArgsOf, type RunConfig } from "./run.ts";
+import { argDefaults, flagOrEnv, oneOf, resolveRunConfig, runArgs, runArgsOf, type RunConfig } from "./run.ts";
 
 export const watchArgs = {
   output: { type: "string", alias: "o", default: "columns", description: "columns (a table) | json (one NDJSON event per line, as run writes) [env OOMTRACE_WATCH_OUTPUT]" },
@@ -12,6 +12,8 @@ export const watchArgs = {
   },
   ...filterArgs,
   ...runArgsOf("node-name", "bpftrace", "probe", "probe-mode", "kmsg", "host-root", "name-wait", "log-format"),
+  // The API server names pods for the table and the filters; watch never writes to it.
+  ...runArgsOf("kubernetes", "kubeconfig", "kube-qps", "kube-burst"),
   // The table is on the terminal: only warnings and errors go to stderr beside it unless asked.
   "log-level": { ...runArgs["log-level"], default: "warn" },
 } as const;
@@ -41,6 +43,7 @@ export function resolveWatchConfig(
     if (!(FIELDS as readonly string[]).includes(f)) throw new ConfigError(`--fields: ${JSON.stringify(f)} is not a column; use ${FIELDS.join(", ")}`);
   }
   if (new Set(fields).size !== fields.length) throw new ConfigError(`--fields names a column twice: ${fieldsText}`);
-  const run = resolveRunConfig({ ...args, ...FORCED }, env, (f) => f in FORCED || given(f), hostname);
+  // run's flags that watch does not take keep their defaults (the writers they configure never run).
+  const run = resolveRunConfig({ ...argDefaults(runArgs), ...args, ...FORCED }, env, (f) => f in FORCED || given(f), hostname);
   return { run, output, fields: fields as Field[] };
 }

@@ -35,7 +35,7 @@ export class AgentProcess {
   readonly proc: Subprocess;
   readonly exited: Promise<number>;
 
-  /** `command` runs the binary some other way (e.g. in a chroot); it gets `run` and the flags appended. */
+  /** `command` runs the binary some other way: a chroot, or a launcher that execs the binary in its own mount namespace. */
   constructor(args: string[] = [], env: Record<string, string> = {}, command: string[] = [BINARY]) {
     if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run bun run build first`);
     this.proc = Bun.spawn(

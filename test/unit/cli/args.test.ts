@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { filterFromArgs, rejectUnknown, repeatedValues } from "../../../src/cli/args.ts";
-import { ConfigError } from "../../../src/config/error.ts";
+import { ConfigError } from "../../../src/config/errors.ts";
 import { REPEATABLE_FILTER_FLAGS } from "../../../src/config/filter.ts";
 import { runArgs } from "../../../src/config/run.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError } from "../../../src/config/error.ts";
+import { ConfigError } from "../../../src/config/errors.ts";
 import { type FilterFlag, resolveFilter } from "../../../src/config/filter.ts";
 import { MATCH_ALL } from "../../../src/filter/event-filter.ts";
 

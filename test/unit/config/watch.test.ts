@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError } from "../../../src/config/error.ts";
+import { ConfigError } from "../../../src/config/errors.ts";
 import { resolveWatchConfig, watchArgs } from "../../../src/config/watch.ts";
 import { runArgs } from "../../../src/config/run.ts";
 import { wantsColor } from "../../../src/cli/watch.ts";
