@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { defineCommand } from "citty";
 import { doctorArgs, resolveDoctorConfig } from "../config/doctor.ts";
 import { runDoctor } from "../doctor/index.ts";
+import { clusterCheck } from "../kube/doctor.ts";
 import { renderReport } from "../doctor/report.ts";
 import { fail, given, rejectUnknown } from "./args.ts";
 import { wantsColor } from "./watch.ts";
@@ -22,8 +23,7 @@ export const doctor = defineCommand({
       fail(e);
     }
     try {
-      // The API server check joins when the Kubernetes writers are configured; until then it says "not configured".
-      const r = await runDoctor({ ...cfg, node: cfg.node, attachTimeoutMs: ATTACH_TIMEOUT_MS, cluster: null });
+      const r = await runDoctor({ ...cfg, node: cfg.node, attachTimeoutMs: ATTACH_TIMEOUT_MS, cluster: clusterCheck(cfg.kube, process.env) });
       process.stdout.write(cfg.output === "json" ? JSON.stringify(r, null, 2) + "\n" : renderReport(r, wantsColor(process.stdout.isTTY === true, process.env)));
       process.exit(r.ready ? 0 : 1);
     } catch (e) {

@@ -1,11 +1,14 @@
 // `oomtrace doctor` options: run's flags it shares (same definitions), its output flag, validation (pure).
 import { parseBindAddress } from "../server.ts";
 import { ConfigError } from "./errors.ts";
+import { kubeArgs, resolveKubeConfig, type KubeConfig } from "./kube.ts";
 import { flagOrEnv, oneOf, runArgsOf } from "./run.ts";
 
 export const doctorArgs = {
   output: { type: "string", alias: "o", default: "text", description: "text (one screen) | json (for automation) [env OOMTRACE_DOCTOR_OUTPUT]" },
   ...runArgsOf("node-name", "bpftrace", "host-root", "metrics-bind-address"),
+  // The same Kubernetes flags as run: they decide which permissions are checked.
+  ...kubeArgs,
 } as const;
 
 export interface DoctorConfig {
@@ -14,6 +17,7 @@ export interface DoctorConfig {
   bpftrace: string;
   hostRoot: string;
   metricsBindAddress: string;
+  kube: KubeConfig;
 }
 
 export function resolveDoctorConfig(
@@ -38,5 +42,6 @@ export function resolveDoctorConfig(
     bpftrace: pick("bpftrace", "OOMTRACE_BPFTRACE") || "bpftrace",
     hostRoot: pick("host-root", "OOMTRACE_HOST_ROOT") || "/",
     metricsBindAddress,
+    kube: resolveKubeConfig(pick, args, env, given),
   };
 }

@@ -1,11 +1,12 @@
 // `oomtrace doctor` on this machine, whose answer is known (field notes: kernel 6.18, tracepoints only,
 // cgroup v1 memory, bpftrace 0.17 from bookworm), and on setups broken on purpose.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY } from "../helpers/agent.ts";
+import { startApiServer } from "../apiserver/server.ts";
 import { parseTracepointFormat } from "../../src/probe/features.ts";
 
 interface Report {
@@ -133,5 +134,60 @@ describe("oomtrace doctor on setups broken on purpose", () => {
     const r = await doctor("--metrics-bind-address", "nonsense");
     expect(r.code).toBe(2);
     expect(r.err).toContain('metrics bind address "nonsense" is not host:port');
+  });
+});
+
+describe("oomtrace doctor and the API server", () => {
+  const SA = "system:serviceaccount:oomtrace:oomtrace";
+  // bpftrace missing keeps these runs short; the API server checks do not depend on it.
+  const run = (kubeconfig: string, ...flags: string[]) =>
+    doctor("-o", "json", "--bpftrace", "/nonexistent/bpftrace", "--metrics-bind-address", "", "--kubeconfig", kubeconfig, ...flags);
+
+  test("each permission the options need is checked, and a missing one is named with its fix", async () => {
+    const api = await startApiServer({
+      tokenUser: { name: SA },
+      rbac: {
+        [SA]: [
+          { verbs: ["get", "list", "watch", "patch"], resources: ["pods"] },
+          { verbs: ["create", "patch"], resources: ["events"], apiGroups: ["events.k8s.io"] },
+        ],
+      },
+    });
+    try {
+      const { code, out } = await run(api.kubeconfigPath("token"), "--victim-condition", "OOMVictim");
+      const r = JSON.parse(out) as Report;
+      expect(code).toBe(1);
+      expect(check(r, "apiserver").status).toBe("ok");
+      const rbac = Object.fromEntries(r.checks.filter((c) => c.id.startsWith("rbac.")).map((c) => [c.id, c.status]));
+      expect(rbac).toEqual({
+        "rbac.list.pods": "ok",
+        "rbac.watch.pods": "ok",
+        "rbac.get.pods": "ok",
+        "rbac.patch.pods": "ok",
+        "rbac.patch.pods.status": "fail",
+        "rbac.create.events": "ok",
+        "rbac.patch.events": "ok",
+      });
+      expect(check(r, "rbac.patch.pods.status").fix).toContain("patch pods/status");
+      // The same options without the condition need no pods/status right: ready as far as the cluster goes.
+      const without = JSON.parse((await run(api.kubeconfigPath("token"))).out) as Report;
+      expect(without.checks.filter((c) => c.id.startsWith("rbac.") && c.status !== "ok")).toEqual([]);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  test("a kubeconfig whose server does not answer fails the API server check", async () => {
+    const api = await startApiServer();
+    // The server's files go with it: keep a copy of its kubeconfig, now pointing at nothing.
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), "oomtrace-doctor-")), "kubeconfig");
+    writeFileSync(kubeconfig, readFileSync(api.kubeconfigPath("token")));
+    await api.stop();
+    const { code, out, err } = await run(kubeconfig);
+    expect(err).toBe("");
+    const r = JSON.parse(out) as Report;
+    expect(code).toBe(1);
+    expect(check(r, "apiserver").status).toBe("fail");
+    expect(r.checks.some((c) => c.id.startsWith("rbac."))).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makePod } from "../apiserver/fixtures.ts";
 import { startApiServer, type ApiServer } from "../apiserver/server.ts";
-import { AgentProcess } from "../helpers/agent.ts";
+import { AgentProcess, BINARY } from "../helpers/agent.ts";
 import { randomHex, TestCgroups } from "../helpers/cgroup.ts";
 import { grower } from "../helpers/hog.ts";
 
@@ -269,7 +269,11 @@ describe("compiled agent with a token that lacks RBAC rights", () => {
       await kill(pod);
       await kill(pod);
       await until("403 logged", () => agent.logs.some((l) => String(l.msg).startsWith("Kubernetes refused (403): the agent may not patch pods")), agent);
-      for (let i = 0; metric(await agent.metrics(), "oomtrace_marked_victims_total", 'stage="error",reason="annotation_failed"') < 2; i++) {
+      // The annotation and the Event of each kill fail on their own; both must have settled.
+      const settled = (m: string) =>
+        metric(m, "oomtrace_marked_victims_total", 'stage="error",reason="annotation_failed"') >= 2 &&
+        metric(m, "oomtrace_kube_events_total", 'regarding="Pod",outcome="error"') >= 2;
+      for (let i = 0; !settled(await agent.metrics()); i++) {
         if (i > 300) throw new Error("the two kills were not settled");
         await Bun.sleep(100);
       }
@@ -345,7 +349,7 @@ describe("in-cluster config inside the compiled binary", () => {
     const agent = new AgentProcess(
       ["--state-dir", join(sc.state, "state")],
       { SA: sa, KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port, KUBECONFIG: "" },
-      ["unshare", "-m", "--propagation", "private", "sh", "-c", mountSa, "sh"],
+      ["unshare", "-m", "--propagation", "private", "sh", "-c", mountSa, "sh", BINARY],
     );
     try {
       await agent.attached();
