@@ -29,8 +29,8 @@ export class BenchAgent {
       { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
     );
     this.done = [
-      this.pump(this.proc.stdout as ReadableStream<Uint8Array>, (line, atNs) => this.events.push({ value: JSON.parse(line), atNs })),
-      this.pump(this.proc.stderr as ReadableStream<Uint8Array>, (line, atNs) => {
+      BenchAgent.lines(this.proc.stdout as ReadableStream<Uint8Array>, (line, atNs) => this.events.push({ value: JSON.parse(line), atNs })),
+      BenchAgent.lines(this.proc.stderr as ReadableStream<Uint8Array>, (line, atNs) => {
         let v: { msg: string; level: string };
         try {
           v = JSON.parse(line);
@@ -43,7 +43,7 @@ export class BenchAgent {
   }
 
   /** Splits a stream into lines; every line of one chunk carries the chunk's arrival time. */
-  private async pump(stream: ReadableStream<Uint8Array>, onLine: (line: string, atNs: bigint) => void): Promise<void> {
+  static async lines(stream: ReadableStream<Uint8Array>, onLine: (line: string, atNs: bigint) => void): Promise<void> {
     const dec = new TextDecoder();
     let buf = "";
     for await (const chunk of stream) {

@@ -17,6 +17,8 @@ export interface IdleRun {
   /** % of one core. */
   agentCpuPct: number;
   bpftraceCpuPct: number;
+  /** Kills on this machine (other users' OOMs) the agent reported during the window: then it was not idle. */
+  foreignKills: number;
   load1: number;
 }
 
@@ -25,10 +27,17 @@ export async function idleCpu(agent: BenchAgent, seconds: number): Promise<IdleR
   const bpf = agent.bpftracePid();
   const a0 = cpuMs(agent.proc.pid)!;
   const b0 = bpf === null ? 0 : cpuMs(bpf)!;
+  const events0 = agent.events.length;
   const t0 = performance.now();
   await Bun.sleep(seconds * 1000);
   const wall = performance.now() - t0;
   const a1 = cpuMs(agent.proc.pid)!;
   const b1 = bpf === null ? 0 : cpuMs(bpf)!;
-  return { seconds, agentCpuPct: ((a1 - a0) / wall) * 100, bpftraceCpuPct: ((b1 - b0) / wall) * 100, load1: loadavg()[0] };
+  return {
+    seconds,
+    agentCpuPct: ((a1 - a0) / wall) * 100,
+    bpftraceCpuPct: ((b1 - b0) / wall) * 100,
+    foreignKills: agent.events.length - events0,
+    load1: loadavg()[0],
+  };
 }

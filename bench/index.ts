@@ -2,10 +2,11 @@
 // `bun run bench`: runs every benchmark against dist/oomtrace with real memcg OOM kills and
 // writes BENCHMARKS.md. `--quick` (or OOMTRACE_BENCH_QUICK=1) runs each part briefly, to check
 // the harness; its figures are not the ones to quote. Needs root, like the e2e tests.
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BenchAgent } from "./agent.ts";
 import { footprint, idleCpu } from "./cost.ts";
+import { bpftraceAloneLatency } from "./bpftrace-alone.ts";
 import { KillLab } from "./kills.ts";
 import { annotationLatency, KubeLab, requestsAtRest, startKubeAgent } from "./kube.ts";
 import { ndjsonLatency } from "./latency.ts";
@@ -27,6 +28,7 @@ const plan = quick
 export type Plan = typeof plan;
 
 const NODE = "bench-node";
+const TRIXIE_WRAPPER = "/var/cache/oomtrace/bpftrace-0.23";
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
 if (process.getuid?.() !== 0) {
@@ -55,6 +57,13 @@ try {
   say(`start-up × ${plan.startupRuns}`);
   const startups = [];
   for (let i = 0; i < plan.startupRuns; i++) startups.push(await startup());
+  // bpftrace 0.23 from the Debian trixie root the test suite builds (scripts/bpftrace-trixie.sh), when it is there.
+  const bpftrace023 = process.env.OOMTRACE_BPFTRACE_023 || (existsSync(TRIXIE_WRAPPER) ? TRIXIE_WRAPPER : "");
+  const startups023 = [];
+  if (bpftrace023) {
+    say(`start-up with bpftrace 0.23 (${bpftrace023}) × ${plan.startupRuns}`);
+    for (let i = 0; i < plan.startupRuns; i++) startups023.push(await startup(["--bpftrace", bpftrace023]));
+  }
 
   load.section("idle");
   // The agent under test, and beside it the kmsg-only method: the same binary with no bpftrace,
@@ -76,6 +85,9 @@ try {
     say(`kill → NDJSON, run ${i + 1}/${plan.latencyRuns}: ${plan.latencyKills} kills`);
     latency.push(await ndjsonLatency(agent, lab, plan.latencyKills));
   }
+
+  say(`kill → bpftrace's stdout, bpftrace alone: ${plan.latencyKills} kills`);
+  const bpftraceAlone = await bpftraceAloneLatency(lab, plan.latencyKills);
 
   load.section("storm");
   const storms = [];
@@ -127,10 +139,12 @@ try {
     plan,
     load: load.sections,
     startups,
+    startups023,
     idle,
     atRest,
     afterStorm,
     latency,
+    bpftraceAlone,
     storms,
     agentMetrics,
     kube: kubeResults,
