@@ -11,6 +11,9 @@ export interface Stamped<T> {
   atNs: bigint;
 }
 
+/** The agent under test: dist/oomtrace, or another build given in OOMTRACE_BENCH_BINARY. */
+export const AGENT_BINARY = process.env.OOMTRACE_BENCH_BINARY || BINARY;
+
 let nextPort = 19800 + Math.floor(Math.random() * 400);
 
 export class BenchAgent {
@@ -25,7 +28,7 @@ export class BenchAgent {
   constructor(args: string[], node = "bench-node") {
     this.spawnedNs = monotonicNs();
     this.proc = Bun.spawn(
-      [BINARY, "run", "--node-name", node, "--log-format", "json", "--log-level", "info", "--metrics-bind-address", `127.0.0.1:${this.port}`, ...args],
+      [AGENT_BINARY, "run", "--node-name", node, "--log-format", "json", "--log-level", "info", "--metrics-bind-address", `127.0.0.1:${this.port}`, ...args],
       { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
     );
     this.done = [

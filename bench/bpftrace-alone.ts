@@ -1,7 +1,6 @@
 // The same probe run by bpftrace alone, no agent: kill → the mark record on bpftrace's stdout.
 // Set beside the agent's kill → NDJSON latency, it tells bpftrace's share from the agent's.
-import { BINARY } from "../test/helpers/agent.ts";
-import { BenchAgent } from "./agent.ts";
+import { AGENT_BINARY, BenchAgent } from "./agent.ts";
 import type { KillLab } from "./kills.ts";
 import { loadavg } from "./proc.ts";
 import { quantile } from "./stats.ts";
@@ -11,7 +10,7 @@ import type { LatencyRun } from "./latency.ts";
 type Record = { type: string; data?: unknown };
 
 export async function bpftraceAloneLatency(lab: KillLab, kills: number): Promise<LatencyRun> {
-  const script = await new Response(Bun.spawn([BINARY, "probe"], { stdout: "pipe", stderr: "ignore" }).stdout).text();
+  const script = await new Response(Bun.spawn([AGENT_BINARY, "probe"], { stdout: "pipe", stderr: "ignore" }).stdout).text();
   const bpftrace = process.env.OOMTRACE_BPFTRACE || "bpftrace";
   // The agent's environment for bpftrace (src/agent.ts): 128-byte strings.
   // Like the agent, tie bpftrace's life to ours (setpriv --pdeathsig), so an interrupted run leaves none behind.

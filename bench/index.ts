@@ -8,11 +8,11 @@ import { BenchAgent } from "./agent.ts";
 import { footprint, idleCpu } from "./cost.ts";
 import { bpftraceAloneLatency } from "./bpftrace-alone.ts";
 import { KillLab } from "./kills.ts";
-import { annotationLatency, KubeLab, requestsAtRest, startKubeAgent } from "./kube.ts";
+import { KubeLab, kubePart, type KubeResults } from "./kube.ts";
 import { ndjsonLatency } from "./latency.ts";
 import { LoadWatch, machine } from "./machine.ts";
 import { loadavg } from "./proc.ts";
-import { renderReport, type KubeResults, type Results } from "./report.ts";
+import { renderReport, type Results } from "./report.ts";
 import { startup } from "./startup.ts";
 import { storm } from "./storm.ts";
 
@@ -101,32 +101,13 @@ try {
   agents.length = 0;
 
   load.section("Kubernetes");
-  kube = await KubeLab.start();
-  let kubeResults: KubeResults;
-  const first = await startKubeAgent(kube);
-  if ("unavailable" in first) {
-    say(`Kubernetes part not available in this build: ${first.unavailable}`);
-    kubeResults = { unavailable: first.unavailable };
-  } else {
-    const kubeStartups = [{ readyMs: first.readyMs, attachedMs: first.attachedMs }];
-    let current = first.agent;
-    agents.push(current);
-    for (let i = 1; i < plan.kubeStartupRuns; i++) {
-      await current.stop();
-      agents.length = 0;
-      const next = await startKubeAgent(kube);
-      if ("unavailable" in next) throw new Error(`the Kubernetes agent started once, then not: ${next.unavailable}`);
-      kubeStartups.push({ readyMs: next.readyMs, attachedMs: next.attachedMs });
-      current = next.agent;
-      agents.push(current);
-    }
-    say(`API requests at rest over ${plan.restSeconds} s`);
-    await Bun.sleep(2000);
-    const rest = await requestsAtRest(kube, plan.restSeconds);
-    say(`kill → annotation: ${plan.annotationKills} kills`);
-    const annotation = await annotationLatency(current, kube, lab, plan.annotationKills, NODE);
-    kubeResults = { startups: kubeStartups, rest, annotation };
-  }
+  kube = await KubeLab.start().catch((e: Error) => {
+    say(`the test API server did not start: ${e.message}`);
+    return null;
+  });
+  const kubeResults: KubeResults = kube
+    ? await kubePart(kube, lab, agents, plan, NODE, say)
+    : { unavailable: "the test API server did not start (it makes its certificates with openssl: is it installed?)" };
   load.stop();
 
   const results: Results = {

@@ -62,17 +62,30 @@ export class KubeLab {
  * agent's words, when this build does not know the flags (the writers are not merged yet) or
  * cannot start with them.
  */
-export async function startKubeAgent(kube: KubeLab): Promise<{ agent: BenchAgent; readyMs: number; attachedMs: number } | { unavailable: string }> {
+export async function startKubeAgent(kube: KubeLab): Promise<({ agent: BenchAgent } & KubeStartup) | { unavailable: string }> {
+  const from = kube.api.state.log.length;
   const agent = new BenchAgent(kube.agentArgs());
   try {
     const ready = await agent.ready();
     const attached = agent.logAt("probe attached");
-    return { agent, readyMs: Number(ready - agent.spawnedNs) / 1e6, attachedMs: attached === undefined ? NaN : Number(attached - agent.spawnedNs) / 1e6 };
+    return {
+      agent,
+      readyMs: Number(ready - agent.spawnedNs) / 1e6,
+      attachedMs: attached === undefined ? NaN : Number(attached - agent.spawnedNs) / 1e6,
+      requests: requestsByKind(kube.api.state.log.slice(from)),
+    };
   } catch (e) {
     await agent.stop();
     const said = (await agent.logText()).split("\n").filter((l) => l.trim());
     return { unavailable: said.find((l) => /unknown flag|error|cannot|failed/i.test(l)) ?? said.at(-1) ?? (e as Error).message };
   }
+}
+
+export interface KubeStartup {
+  readyMs: number;
+  attachedMs: number;
+  /** API requests from exec to ready, by kind. */
+  requests: Record<string, number>;
 }
 
 export interface AnnotationRun {
@@ -132,4 +145,47 @@ export async function requestsAtRest(kube: KubeLab, seconds: number): Promise<{ 
   await Bun.sleep(seconds * 1000);
   const during = kube.api.state.log.slice(from);
   return { seconds, requests: during.length, byKind: requestsByKind(during) };
+}
+
+export type KubeResults =
+  | { unavailable: string }
+  | {
+      startups: KubeStartup[];
+      rest: { seconds: number; requests: number; byKind: Record<string, number> };
+      annotation: AnnotationRun;
+    };
+
+/**
+ * Start-up to ready with the pod cache synced (`startups` times), requests at rest, then kill →
+ * annotation. Agents it starts go into `agents`, so that an interrupted run stops them.
+ */
+export async function kubePart(
+  kube: KubeLab,
+  lab: KillLab,
+  agents: BenchAgent[],
+  plan: { kubeStartupRuns: number; restSeconds: number; annotationKills: number },
+  node: string,
+  say: (s: string) => void,
+): Promise<KubeResults> {
+  const startups: KubeStartup[] = [];
+  let current: BenchAgent | null = null;
+  for (let i = 0; i < plan.kubeStartupRuns; i++) {
+    if (current) await current.stop();
+    agents.length = 0;
+    const started = await startKubeAgent(kube);
+    if ("unavailable" in started) {
+      say(`Kubernetes part not available in this build: ${started.unavailable}`);
+      return started;
+    }
+    const { agent, ...figures } = started;
+    startups.push(figures);
+    current = agent;
+    agents.push(current);
+  }
+  say(`API requests at rest over ${plan.restSeconds} s`);
+  await Bun.sleep(2000);
+  const rest = await requestsAtRest(kube, plan.restSeconds);
+  say(`kill → annotation: ${plan.annotationKills} kills`);
+  const annotation = await annotationLatency(current!, kube, lab, plan.annotationKills, node);
+  return { startups, rest, annotation };
 }

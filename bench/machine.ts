@@ -1,7 +1,7 @@
 // The machine and the versions a benchmark ran on, and its load while it ran.
 import { readFileSync, statSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { BINARY } from "../test/helpers/agent.ts";
+import { AGENT_BINARY } from "./agent.ts";
 import { ownMemoryCgroup } from "../test/helpers/cgroup.ts";
 import { loadavg } from "./proc.ts";
 
@@ -35,8 +35,8 @@ export async function machine(): Promise<Machine> {
     cgroupMemory: ownMemoryCgroup().version,
     bun: Bun.version,
     bpftrace: await run(["bpftrace", "--version"]),
-    oomtrace: await run([BINARY, "--version"]),
-    binaryBytes: statSync(BINARY).size,
+    oomtrace: await run([AGENT_BINARY, "--version"]),
+    binaryBytes: statSync(AGENT_BINARY).size,
   };
 }
 

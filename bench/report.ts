@@ -1,20 +1,12 @@
 // BENCHMARKS.md from the measured figures (pure): each figure with its spread, its target, and
 // by how much and why where a target is missed.
 import type { Footprint, IdleRun } from "./cost.ts";
-import type { AnnotationRun } from "./kube.ts";
+import type { KubeResults } from "./kube.ts";
 import type { LatencyRun } from "./latency.ts";
 import type { Machine } from "./machine.ts";
 import type { StartupRun } from "./startup.ts";
 import type { StormRun } from "./storm.ts";
 import { fmtSpread, spread } from "./stats.ts";
-
-export type KubeResults =
-  | { unavailable: string }
-  | {
-      startups: { readyMs: number; attachedMs: number }[];
-      rest: { seconds: number; requests: number; byKind: Record<string, number> };
-      annotation: AnnotationRun;
-    };
 
 export interface Results {
   quick: boolean;
@@ -190,6 +182,8 @@ export function renderReport(r: Results): string {
     p(`API requests at rest: **${k.rest.requests}** in ${k.rest.seconds} s${k.rest.requests ? ` (${Object.entries(k.rest.byKind).map(([kind, n]) => `\`${kind}\` ${n}`).join(", ")})` : ""}; an open watch counts once, when it starts.`);
     p();
     p(`Start-up with \`--kubernetes on\`, exec → ready (probe attached and pod cache synced, \`/readyz\` 200): ${fmtSpread(spread(k.startups.map((s) => s.readyMs)), 0, " ms")}.`);
+    p();
+    p(`API requests from exec to ready (first start): ${Object.entries(k.startups[0]!.requests).map(([kind, n]) => `\`${kind}\` ${n}`).join(", ") || "none"}.`);
   }
   p();
 
