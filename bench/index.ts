@@ -2,6 +2,9 @@
 // `bun run bench`: runs every benchmark against dist/oomtrace with real memcg OOM kills and
 // writes BENCHMARKS.md. `--quick` (or OOMTRACE_BENCH_QUICK=1) runs each part briefly, to check
 // the harness; its figures are not the ones to quote. Needs root, like the e2e tests.
+//
+// bench/ is a top-level peer of test/: it uses the test helpers and the test API server, but it
+// asserts nothing and no file here is a *.test.ts, so `bun test` never runs it.
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BenchAgent } from "./agent.ts";
