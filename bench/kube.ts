@@ -42,6 +42,17 @@ export class KubeLab {
     ];
   }
 
+  /**
+   * Pods as on a busy cluster, before the agent starts: a full node (kubelet's default limit,
+   * 110 pods) and pods of other nodes, which the agent's node-scoped list must not fetch.
+   */
+  populate(node: string, onNode = 110, elsewhere = 1000): void {
+    for (let i = 0; i < onNode + elsewhere; i++) {
+      const here = i < onNode;
+      this.api.state.create(makePod({ name: `filler-${i}`, namespace: NAMESPACE, nodeName: here ? node : `other-node-${i % 50}` }));
+    }
+  }
+
   /** A pod object on our node whose UID and container id match the cgroup `pod`. */
   register(pod: Pod, node: string): string {
     const name = `bench-${pod.uid.slice(0, 8)}`;
@@ -167,6 +178,7 @@ export async function kubePart(
   node: string,
   say: (s: string) => void,
 ): Promise<KubeResults> {
+  kube.populate(node);
   const startups: KubeStartup[] = [];
   let current: BenchAgent | null = null;
   for (let i = 0; i < plan.kubeStartupRuns; i++) {

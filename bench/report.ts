@@ -206,7 +206,8 @@ export function renderReport(r: Results): string {
     const k = r.kube;
     p(
       "The agent ran with `--kubernetes on` against the test API server (`test/apiserver`, HTTPS, token auth) holding one pod per victim on this node, whose UID and container id match the victim's cgroup. " +
-        "Latency runs from the kernel's timestamp of the kill to the moment the server finished answering the agent's accepted (2xx) `PATCH` of `pods/<name>`, taken with CLOCK_MONOTONIC in the same process as the server.",
+        "Latency runs from the kernel's timestamp of the kill to the moment the server finished answering the agent's accepted (2xx) `PATCH` of `pods/<name>`, taken with CLOCK_MONOTONIC in the same process as the server. " +
+        "The test API server runs in the benchmark's own process (Bun, one thread), on the same 2 cores: a real API server is elsewhere, with network latency instead.",
     );
     p();
     p(`| kills | annotated | p50 | p99 | max | target p99 | verdict |`);
@@ -217,7 +218,7 @@ export function renderReport(r: Results): string {
     p();
     p(`API requests at rest: **${k.rest.requests}** in ${k.rest.seconds} s${k.rest.requests ? ` (${Object.entries(k.rest.byKind).map(([kind, n]) => `\`${kind}\` ${n}`).join(", ")})` : ""}; an open watch counts once, when it starts.`);
     p();
-    p(`Start-up with \`--kubernetes on\`, exec → ready (probe attached and pod cache synced, \`/readyz\` 200): ${fmtSpread(spread(k.startups.map((s) => s.readyMs)), 0, " ms")}.`);
+    p(`Start-up with \`--kubernetes on\`, exec → ready (probe attached and pod cache synced, \`/readyz\` 200), with 110 pods on this node and 1000 on others in the API server: ${fmtSpread(spread(k.startups.map((s) => s.readyMs)), 0, " ms")}; → probe attached ${fmtSpread(spread(k.startups.map((s) => s.attachedMs)), 0, " ms")}.`);
     p();
     p(`API requests from exec to ready (first start): ${Object.entries(k.startups[0]!.requests).map(([kind, n]) => `\`${kind}\` ${n}`).join(", ") || "none"}.`);
   }
