@@ -111,10 +111,13 @@ export function renderReport(r: Results): string {
   const capPct = Math.min(...r.storms.map((s) => pct(s.agent.captured, s.kernelKills)));
   const attrPct = Math.min(...r.storms.map((s) => pct(s.agent.attributed, s.kernelKills)));
   const lost = metricSum(r.agentMetrics, "oomtrace_lost_events_total", 'source="bpftrace"');
-  const stormWhy =
-    lost > 0
-      ? `bpftrace lost ${lost} events (its perf buffer overflowed); see the storm table.`
-      : "No event was counted lost (oomtrace_lost_events_total is 0): the agent's counters do not explain the gap; see the storm table.";
+  const late = metricSum(r.agentMetrics, "oomtrace_pipeline_events_total", 'reason="late_duplicate"');
+  const stormWhy = [
+    lost > 0 ? `bpftrace lost ${lost} events (its perf buffer overflowed).` : "",
+    late > 0
+      ? `${late} bpftrace records reached the agent more than 5 s after kmsg's report of the same kill (the merge grace, src/decode/merge.ts): kmsg's event, without the pod once the kernel rate-limits its summary, went out first, and bpftrace's was dropped as a late duplicate.${busyNote}`
+      : "",
+  ].join(" ").trim() || "No event was counted lost or late (oomtrace_lost_events_total, late_duplicate): the agent's counters do not explain the gap; see the storm table.";
   target("storm kills captured (worst storm)", `${f1(capPct)} %`, `${TARGETS.stormPct} %`, verdict(capPct, TARGETS.stormPct, " points", true), stormWhy);
   target("storm kills attributed to the right pod (worst storm)", `${f1(attrPct)} %`, `${TARGETS.stormPct} %`, verdict(attrPct, TARGETS.stormPct, " points", true), stormWhy);
   const att = spread(r.startups.map((s) => s.attachedMs));
@@ -176,7 +179,7 @@ export function renderReport(r: Results): string {
     return acc;
   }, {});
   p(`oomtrace lines by source over all storms: ${Object.entries(srcA).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}; duplicate lines: ${dupA}. ` +
-    `Agent metrics after the storms: bpftrace lost events ${metricSum(r.agentMetrics, "oomtrace_lost_events_total", 'source="bpftrace"')}, kmsg records overwritten ${metricSum(r.agentMetrics, "oomtrace_lost_events_total", 'source="kmsg"')}, decode errors ${metricSum(r.agentMetrics, "oomtrace_pipeline_events_total", 'outcome="error"')}.`);
+    `Agent metrics after the storms: bpftrace lost events ${metricSum(r.agentMetrics, "oomtrace_lost_events_total", 'source="bpftrace"')}, kmsg records overwritten ${metricSum(r.agentMetrics, "oomtrace_lost_events_total", 'source="kmsg"')}, decode errors ${metricSum(r.agentMetrics, "oomtrace_pipeline_events_total", 'outcome="error"')}, bpftrace records dropped as late duplicates of a kmsg event ${metricSum(r.agentMetrics, "oomtrace_pipeline_events_total", 'reason="late_duplicate"')}.`);
   p();
 
   p("## Kill → NDJSON latency");

@@ -47,6 +47,13 @@ describe("renderReport", () => {
     expect(summaryRow(md, "storm kills captured")).toContain("| met |");
   });
 
+  test("kills that kmsg reported before bpftrace's late record: the attribution gap is explained", () => {
+    const storms = [{ ...results().storms[0]!, agent: seen(1000, 993) }];
+    const md = renderReport(results({ storms, agentMetrics: 'oomtrace_pipeline_events_total{stage="merge",outcome="skipped",reason="late_duplicate"} 7\n' }));
+    expect(summaryRow(md, "storm kills attributed")).toContain("**missed** by 0.7 points");
+    expect(summaryRow(md, "storm kills attributed")).toContain("7 bpftrace records reached the agent more than 5 s after kmsg's report");
+  });
+
   test("the kmsg-only method's count sits beside ours, as a share of the kernel's", () => {
     const md = renderReport(results());
     expect(md).toContain("| 1: 15 s | 32 | 1000 | 1000 (100.0 %) | 1000 (100.0 %) | 1000 (100.0 %) | 30 (3.0 %) | 1000 |");
