@@ -1,11 +1,13 @@
 #!/usr/bin/env bun
 // `bun run bench`: runs every benchmark against dist/oomtrace with real memcg OOM kills and
 // writes BENCHMARKS.md. `--quick` (or OOMTRACE_BENCH_QUICK=1) runs each part briefly, to check
-// the harness; its figures are not the ones to quote. Needs root, like the e2e tests.
+// the harness; its figures are not the ones to quote. `--out FILE` writes elsewhere; `--render
+// FILE.json` rewrites the report from a run's saved figures. Needs root, like the e2e tests.
 //
 // bench/ is a top-level peer of test/: it uses the test helpers and the test API server, but it
 // asserts nothing and no file here is a *.test.ts, so `bun test` never runs it.
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BenchAgent } from "./agent.ts";
 import { footprint, idleCpu } from "./cost.ts";
@@ -33,6 +35,15 @@ export type Plan = typeof plan;
 const NODE = "bench-node";
 const TRIXIE_WRAPPER = "/var/cache/oomtrace/bpftrace-0.23";
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+// `--render FILE`: rewrite the report from the figures a run saved, without measuring again.
+const renderIdx = argv.indexOf("--render");
+if (renderIdx >= 0) {
+  const saved = JSON.parse(readFileSync(argv[renderIdx + 1]!, "utf8")) as Results;
+  writeFileSync(out, renderReport({ ...saved, started: new Date(saved.started) }));
+  say(`wrote ${out} from ${argv[renderIdx + 1]}`);
+  process.exit(0);
+}
 
 if (process.getuid?.() !== 0) {
   say("needs root (memory cgroups, bpftrace, /dev/kmsg): run it as root, after the README's setup (scripts/run.sh or scripts/setup.sh)");
@@ -134,7 +145,9 @@ try {
     kube: kubeResults,
   };
   writeFileSync(out, renderReport(results));
-  say(`wrote ${out} in ${results.durationS.toFixed(0)} s`);
+  const figures = join(tmpdir(), "oomtrace-bench-results.json");
+  writeFileSync(figures, JSON.stringify(results, null, 1));
+  say(`wrote ${out} in ${results.durationS.toFixed(0)} s; the figures are in ${figures} (bun bench/index.ts --render ${figures})`);
 } finally {
   load.stop();
   await stopAll();
