@@ -200,11 +200,12 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
     })();
   }
 
+  // Once a second: its waits are seconds long, and each wake-up costs idle CPU on every node (bench/).
   const timer = setInterval(() => {
     clock = sampleClock();
     intake(assembler.flush());
     deliver(merger.flush());
-  }, 250);
+  }, 1000);
 
   const server = cfg.metricsBindAddress
     ? startServer(cfg.metricsBindAddress, metrics, {
