@@ -14,6 +14,7 @@ import { renderProbe } from "./probe/render.ts";
 import { bpftraceLineHandler } from "./sources/bpftrace/lines.ts";
 import { BpftraceSupervisor, type ProbeScript } from "./sources/bpftrace/supervisor.ts";
 import { kmsgKills } from "./sources/kmsg/index.ts";
+import { startPressure } from "./sources/pressure/index.ts";
 import { Metrics } from "./sinks/metrics.ts";
 import { stdoutSink } from "./sinks/stdout.ts";
 import { startServer } from "./server.ts";
@@ -74,10 +75,14 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
   const naming = new Set<Promise<void>>();
   const deliver = (kills: KernelKill[]) => {
     for (const k of kills) {
-      const p = name(attribute(k, cfg.nodeName, clock));
-      naming.add(p);
-      void p.finally(() => naming.delete(p));
+      const event = attribute(k, cfg.nodeName, clock);
+      event.warning = pressure?.warningFor(event.identity, event.time) ?? null;
+      waitFor(name(event));
     }
+  };
+  const waitFor = (p: Promise<void>) => {
+    naming.add(p);
+    void p.finally(() => naming.delete(p));
   };
   const name = async (event: OomEvent) => {
     metrics.pipeline("attribute", event.attribution === "exact" ? "attributed" : "skipped", event.attribution === "exact" ? "" : "no_cgroup");
@@ -85,10 +90,11 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     if (event.identity?.pod?.uid) metrics.pipeline("attribute", names ? "attributed" : "skipped", names ? `named_${names.source}` : "unnamed");
     publish(withNames(event, names));
   };
-  const publish = (event: OomEvent) => {
+  const publish = (event: OomEvent) => fanOut((s) => s.write(event));
+  const fanOut = (call: (s: Sink) => void | Promise<void>) => {
     for (const s of sinks) {
       try {
-        const r = s.write(event);
+        const r = call(s);
         if (r instanceof Promise) r.catch((e) => sinkFailed(s, e));
       } catch (e) {
         sinkFailed(s, e);
@@ -99,6 +105,18 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     metrics.pipeline("sink", "error", s.name);
     log.warn(`sink ${s.name} failed: ${(e as Error).message}`);
   };
+
+  // Early warning: a container's warning is named like a kill, then goes to the sinks that take it.
+  const pressure = startPressure({
+    cfg: cfg.pressure,
+    hostRoot: cfg.hostRoot,
+    node: cfg.nodeName,
+    log,
+    metrics,
+    resolvers,
+    onWarning: (w) =>
+      waitFor(resolveNames(w.identity, resolvers, Date.now() + cfg.nameWaitMs).then((n) => fanOut((s) => s.pressure?.(withNames(w, n))))),
+  });
 
   const assembler = new KillAssembler({
     probe: () => supervisor?.currentMode ?? "none",
@@ -198,6 +216,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     metricsPort: server?.port ?? null,
     async stop() {
       clearInterval(timer);
+      pressure?.stop();
       abort.abort();
       await supervisor?.stop();
       await kmsgDone;
