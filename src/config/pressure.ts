@@ -53,7 +53,7 @@ export interface PressureConfig {
 function decimal(flag: string, value: string, min: number, max: number, unit: string): number {
   const v = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
   if (v >= min && v <= max) return v;
-  throw new ConfigError(`--${flag} must be a number of ${unit} from ${min} to ${max}; got ${JSON.stringify(value)}`);
+  throw new ConfigError(`--${flag} must be a number${unit ? ` of ${unit}` : ""} from ${min} to ${max}; got ${JSON.stringify(value)}`);
 }
 
 const offWhenZero = (v: number) => (v === 0 ? null : v);
@@ -72,7 +72,7 @@ export function resolvePressureConfig(args: Record<string, unknown>, pick: (flag
     windowMs,
     thresholds: {
       timeToOomSeconds: offWhenZero(decimal("pressure-time-to-oom", pick("pressure-time-to-oom", "OOMTRACE_PRESSURE_TIME_TO_OOM"), 0, 86_400, "seconds")),
-      minConfidence: decimal("pressure-confidence", pick("pressure-confidence", "OOMTRACE_PRESSURE_CONFIDENCE"), 0, 1, "(a fraction)"),
+      minConfidence: decimal("pressure-confidence", pick("pressure-confidence", "OOMTRACE_PRESSURE_CONFIDENCE"), 0, 1, ""),
       usageRatio: usage === 0 ? null : usage / 100,
       psiFullAvg10: offWhenZero(decimal("pressure-psi", pick("pressure-psi", "OOMTRACE_PRESSURE_PSI"), 0, 100, "percent")),
     },

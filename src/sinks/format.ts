@@ -19,6 +19,9 @@ export function identityJson(id: CgroupIdentity | null, names: WorkloadNames | n
 /** Seconds to a millisecond; ratios to a thousandth. */
 export const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
+/** When a warning's estimate puts the OOM: its time plus the seconds left. */
+export const oomTimeIso = (time: Date, seconds: number) => new Date(Math.round(time.getTime() + seconds * 1000)).toISOString();
+
 /** The warning an oom_kill links to, in brief; `lead_seconds` is how long before the kill it came. */
 function warningJson(w: PressureEvent, killTime: Date): Record<string, unknown> {
   return {
@@ -26,7 +29,7 @@ function warningJson(w: PressureEvent, killTime: Date): Record<string, unknown> 
     reasons: w.reasons,
     time_to_oom_seconds: w.estimate ? round3(w.estimate.seconds) : null,
     confidence: w.estimate ? round3(w.estimate.confidence) : null,
-    oom_time: w.estimate ? new Date(w.time.getTime() + w.estimate.seconds * 1000).toISOString() : null,
+    oom_time: w.estimate ? oomTimeIso(w.time, w.estimate.seconds) : null,
     lead_seconds: round3((killTime.getTime() - w.time.getTime()) / 1000),
   };
 }

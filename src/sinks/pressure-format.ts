@@ -1,6 +1,6 @@
 // The memory_pressure event (NDJSON) and its text form (pure). The README documents every field.
 import type { PressureEvent } from "../types.ts";
-import { identityJson, round3, who } from "./format.ts";
+import { identityJson, oomTimeIso, round3, who } from "./format.ts";
 
 export function pressureToJson(e: PressureEvent): Record<string, unknown> {
   const { sample: m, estimate: t } = e;
@@ -22,7 +22,7 @@ export function pressureToJson(e: PressureEvent): Record<string, unknown> {
           low_seconds: round3(t.lowSeconds),
           high_seconds: round3(t.highSeconds),
           confidence: round3(t.confidence),
-          oom_time: new Date(e.time.getTime() + t.seconds * 1000).toISOString(),
+          oom_time: oomTimeIso(e.time, t.seconds),
           growth_bytes_per_second: Math.round(t.growthBytesPerSecond),
           samples: t.samples,
           span_seconds: round3(t.spanSeconds),
