@@ -21,7 +21,7 @@ export const pressureArgs = {
   },
   "pressure-confidence": {
     type: "string",
-    default: "0.5",
+    default: "0.6",
     description: "Least confidence (0 to 1) a time-to-OOM estimate needs to warn and to be exported [env OOMTRACE_PRESSURE_CONFIDENCE]",
   },
   "pressure-usage": {

@@ -3,10 +3,12 @@
 // The fit is robust to single odd samples (a burst, a freed cache) because it takes medians, not
 // sums: the growth rate is the median slope between samples half a window apart (a Theil–Sen
 // estimator on n/2 pairs, so a sample costs O(n log n) on a small n), the level the median of what
-// is left. Its confidence is the smaller of two numbers:
+// is left. The same line through the recent half of the window is used instead when it is clearly steeper.
+// Its confidence is the smaller of two numbers:
 //  - precision: 1 − (half-width of the rate's 90% interval) / rate. The interval comes from the
-//    residuals' robust spread (1.4826 × median absolute residual) and the sample count (Student's t
-//    with n − 2 degrees of freedom): few or scattered samples give a wide interval and low confidence;
+//    residuals' robust spread (1.4826 × median absolute residual), the standard error of a median of
+//    the m pair slopes (√(π/2m) times one slope's), and Student's t with m − 1 degrees of freedom:
+//    few or scattered samples give a wide interval and low confidence;
 //  - steadiness: the slower half of the window's rate over the faster half's. A single step up
 //    (one allocation, then flat) fits a line well but grows in one half only, and gets near 0.
 import type { TimeToOom } from "../types.ts";
@@ -90,13 +92,23 @@ function median(a: Float64Array, n: number): number {
   return n % 2 === 1 ? s[n >> 1]! : (s[(n >> 1) - 1]! + s[n >> 1]!) / 2;
 }
 
+/** Pairs and their mean time apart, from the last medianSlope. */
+let pairs = 0;
+let pairSeconds = 0;
+
 /** Median slope between samples `gap` apart, over samples [from, to). NaN when there is no pair. */
 function medianSlope(w: SampleWindow, from: number, to: number, gap: number): number {
   let m = 0;
+  let dtSum = 0;
   for (let i = from; i + gap < to; i++) {
     const dt = w.timeAt(i + gap) - w.timeAt(i);
-    if (dt > 0) scratch[m++] = (w.valueAt(i + gap) - w.valueAt(i)) / dt;
+    if (dt > 0) {
+      scratch[m++] = (w.valueAt(i + gap) - w.valueAt(i)) / dt;
+      dtSum += dt;
+    }
   }
+  pairs = m;
+  pairSeconds = m === 0 ? 0 : dtSum / m;
   return m === 0 ? NaN : median(scratch, m);
 }
 
@@ -113,35 +125,42 @@ export interface Fit {
   spanSeconds: number;
 }
 
-/** The robust line through the window; null with fewer than MIN_SAMPLES samples. */
+/** The robust line through samples [from, to): its rate, its level at the window's last sample, and the rate's 90% half-width. */
+function line(w: SampleWindow, from: number, to: number): Pick<Fit, "rate" | "level" | "halfWidth"> | null {
+  const n = to - from;
+  const rate = medianSlope(w, from, to, n >> 1);
+  if (Number.isNaN(rate)) return null;
+  const m = pairs;
+  const dt = pairSeconds;
+  const tLast = w.timeAt(w.size - 1);
+  for (let i = from; i < to; i++) scratch[i - from] = w.valueAt(i) - rate * (w.timeAt(i) - tLast);
+  const level = median(scratch, n);
+  for (let i = from; i < to; i++) scratch[i - from] = Math.abs(w.valueAt(i) - level - rate * (w.timeAt(i) - tLast));
+  const spread = Math.max(MAD_TO_SD * median(scratch, n), NOISE_FLOOR_BYTES);
+  // Each pair's slope has standard error spread·√2/dt; the median of m of them √(π/2m) times that.
+  return { rate, level, halfWidth: (t95(m - 1) * spread * Math.sqrt(Math.PI / m)) / dt };
+}
+
+/**
+ * The line through the window, or through its recent half when that grows clearly faster: growth that
+ * has just started or is speeding up is not averaged down with older, slower samples (the estimate
+ * errs early). Null with fewer than MIN_SAMPLES samples.
+ */
 export function fitGrowth(w: SampleWindow): Fit | null {
   const n = w.size;
   if (n < MIN_SAMPLES) return null;
   if (scratch.length < n) scratch = new Float64Array(n * 2);
-  const rate = medianSlope(w, 0, n, n >> 1);
-  if (Number.isNaN(rate)) return null;
-
-  const tLast = w.timeAt(n - 1);
-  for (let i = 0; i < n; i++) scratch[i] = w.valueAt(i) - rate * (w.timeAt(i) - tLast);
-  const level = median(scratch, n);
-
-  let tMean = 0;
-  for (let i = 0; i < n; i++) tMean += w.timeAt(i);
-  tMean /= n;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    const d = w.timeAt(i) - tMean;
-    sxx += d * d;
-    scratch[i] = Math.abs(w.valueAt(i) - level - rate * (w.timeAt(i) - tLast));
-  }
-  const spread = Math.max(MAD_TO_SD * median(scratch, n), NOISE_FLOOR_BYTES);
-  const halfWidth = sxx > 0 ? (t95(n - 2) * spread) / Math.sqrt(sxx) : Infinity;
-
   const half = n >> 1;
+  const whole = line(w, 0, n);
+  if (!whole) return null;
   const early = medianSlope(w, 0, half, half >> 1);
   const late = medianSlope(w, n - half, n, half >> 1);
   const steadiness = early > 0 && late > 0 ? Math.min(early, late) / Math.max(early, late) : 0;
-  return { rate, level, halfWidth, steadiness, samples: n, spanSeconds: tLast - w.timeAt(0) };
+  // The recent half alone needs as many samples as a whole fit, and counts as faster only beyond
+  // its own 90% interval: picking the larger of two noisy rates would bias the rate up.
+  const recent = half >= MIN_SAMPLES ? line(w, n - half, n) : null;
+  const chosen = recent && recent.rate - recent.halfWidth > whole.rate ? recent : whole;
+  return { ...chosen, steadiness, samples: n, spanSeconds: w.timeAt(n - 1) - w.timeAt(0) };
 }
 
 /**

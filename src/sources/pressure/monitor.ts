@@ -2,7 +2,7 @@
 // and say when it crosses a threshold (I/O at the edges; the decisions are in src/predict).
 import type { CgroupIdentity, PressureEvent, TimeToOom } from "../../types.ts";
 import { fitGrowth, SampleWindow, timeToOom } from "../../predict/growth.ts";
-import { containerKey, Episode, pressureReasons, WarningLinks, type PressureThresholds } from "../../predict/warn.ts";
+import { containerKey, ContainerPressure, WarningLinks, type PressureThresholds } from "../../predict/warn.ts";
 import { findContainers, hierarchyOf, type ContainerCgroup, type Hierarchy } from "./cgroups.ts";
 import { MemorySampler } from "./sampler.ts";
 
@@ -34,7 +34,7 @@ interface Tracked {
   key: string | null;
   limitBytes: number;
   window: SampleWindow;
-  episode: Episode;
+  pressure: ContainerPressure;
 }
 
 const defaultClock = () => ({ wallMs: Date.now(), monoMs: performance.now() });
@@ -121,10 +121,8 @@ export class PressureMonitor {
       t.window.push(now.monoMs / 1000, sample.workingSetBytes);
       const fit = fitGrowth(t.window);
       const estimate = fit && timeToOom(fit, t.limitBytes);
-      const th = this.o.thresholds;
-      this.o.onEstimate(t.cgroup, estimate && estimate.confidence >= th.minConfidence ? estimate : null);
-      const reasons = pressureReasons(sample, estimate, th);
-      const change = t.episode.update(reasons.length > 0, now.monoMs);
+      this.o.onEstimate(t.cgroup, estimate && estimate.confidence >= this.o.thresholds.minConfidence ? estimate : null);
+      const { change, reasons } = t.pressure.update(sample, estimate, now.monoMs);
       if (change === "start") {
         const event: PressureEvent = {
           time: new Date(now.wallMs),
@@ -150,7 +148,7 @@ export class PressureMonitor {
       limitBytes,
       window: new SampleWindow(Math.ceil(windowMs / intervalMs) + 2, windowMs / 1000),
       // An episode ends after a window's worth of quiet: by then the fit no longer sees the growth.
-      episode: new Episode(windowMs),
+      pressure: new ContainerPressure(this.o.thresholds, windowMs),
     };
   }
 

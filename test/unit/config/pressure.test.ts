@@ -23,7 +23,7 @@ describe("early-warning options", () => {
       enabled: true,
       intervalMs: 1000,
       windowMs: 30_000,
-      thresholds: { timeToOomSeconds: 300, minConfidence: 0.5, usageRatio: 0.9, psiFullAvg10: 10 },
+      thresholds: { timeToOomSeconds: 300, minConfidence: 0.6, usageRatio: 0.9, psiFullAvg10: 10 },
       cgroupRoot: null,
     });
   });
@@ -50,7 +50,7 @@ describe("early-warning options", () => {
 
   test("0 turns a threshold off; --no-pressure turns it all off", () => {
     const p = pressure({ "pressure-time-to-oom": "0", "pressure-usage": "0", "pressure-psi": "0" });
-    expect(p.thresholds).toEqual({ timeToOomSeconds: null, minConfidence: 0.5, usageRatio: null, psiFullAvg10: null });
+    expect(p.thresholds).toEqual({ timeToOomSeconds: null, minConfidence: 0.6, usageRatio: null, psiFullAvg10: null });
     expect(pressure({ pressure: false }).enabled).toBe(false);
   });
 
