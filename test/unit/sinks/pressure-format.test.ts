@@ -78,36 +78,16 @@ describe("memory_pressure NDJSON", () => {
   });
 
   test("shares the identity fields of oom_kill, value for value, so the two join", () => {
-    const kill: OomEvent = {
-      kill: {
-        source: "bpftrace",
-        probe: "tracepoint",
-        kernelTimeNs: 1n,
-        victim: { pid: 1, tid: 1, comm: "x", memory: { totalVmKb: null, anonRssKb: null, fileRssKb: null, shmemRssKb: null, pgtablesKb: null, uid: null, oomScoreAdj: null } },
-        trigger: { pid: 1, tid: 1, comm: "x" },
-        constraint: "memcg",
-        constraintFrom: "stack",
-        cgroupPath: HOSTILE_PATH,
-        oomCgroupPath: HOSTILE_PATH,
-        totalPages: null,
-        decision: "1-1",
-      },
-      identity: IDENTITY,
-      names: warning().names,
-      scope: "container",
-      attribution: "exact",
-      node: "worker-1",
-      time: new Date(T0 + 12_000),
-    };
-    const k = JSON.parse(formatNdjson(kill));
+    const k = JSON.parse(formatNdjson({ ...killEvent(null), kill: { ...killEvent(null).kill, cgroupPath: HOSTILE_PATH }, names: warning().names }));
     const p = JSON.parse(formatPressureNdjson(warning()));
     for (const field of ["node", "workload", "container", "pod"]) expect({ field, v: p[field] }).toEqual({ field, v: k[field] });
     expect(p.cgroup.path).toBe(k.cgroup.path);
   });
 });
 
-describe("the warning inside oom_kill", () => {
-  const kill = (w: PressureEvent | null | undefined, at = T0 + 12_500): OomEvent => ({
+/** A kill in the same container as warning(), 12.5 s after it, linked to `w`. */
+function killEvent(w: PressureEvent | null | undefined, at = T0 + 12_500): OomEvent {
+  return {
     kill: {
       source: "bpftrace",
       probe: "tracepoint",
@@ -128,10 +108,12 @@ describe("the warning inside oom_kill", () => {
     node: "worker-1",
     time: new Date(at),
     warning: w,
-  });
+  };
+}
 
+describe("the warning inside oom_kill", () => {
   test("its time, reasons, estimate, the predicted OOM time and how long before the kill it came", () => {
-    expect(JSON.parse(formatNdjson(kill(warning()))).warning).toEqual({
+    expect(JSON.parse(formatNdjson(killEvent(warning()))).warning).toEqual({
       time: "2026-11-21T09:00:00.000Z",
       reasons: ["time_to_oom", "usage"],
       time_to_oom_seconds: 12.346,
@@ -142,18 +124,18 @@ describe("the warning inside oom_kill", () => {
   });
 
   test("a warning without an estimate", () => {
-    const w = JSON.parse(formatNdjson(kill(warning({ estimate: null, reasons: ["psi"] })))).warning;
+    const w = JSON.parse(formatNdjson(killEvent(warning({ estimate: null, reasons: ["psi"] })))).warning;
     expect(w).toMatchObject({ reasons: ["psi"], time_to_oom_seconds: null, confidence: null, oom_time: null, lead_seconds: 12.5 });
   });
 
   test("none: null, also when the field was never set", () => {
-    expect(JSON.parse(formatNdjson(kill(null))).warning).toBeNull();
-    expect(JSON.parse(formatNdjson(kill(undefined))).warning).toBeNull();
+    expect(JSON.parse(formatNdjson(killEvent(null))).warning).toBeNull();
+    expect(JSON.parse(formatNdjson(killEvent(undefined))).warning).toBeNull();
   });
 
   test("the text line says how long before the kill the warning came", () => {
-    expect(formatText(kill(warning()))).toContain("warned=12.5s-before");
-    expect(formatText(kill(null))).not.toContain("warned");
+    expect(formatText(killEvent(warning()))).toContain("warned=12.5s-before");
+    expect(formatText(killEvent(null))).not.toContain("warned");
   });
 });
 
