@@ -92,23 +92,11 @@ function median(a: Float64Array, n: number): number {
   return n % 2 === 1 ? s[n >> 1]! : (s[(n >> 1) - 1]! + s[n >> 1]!) / 2;
 }
 
-/** Pairs and their mean time apart, from the last medianSlope. */
-let pairs = 0;
-let pairSeconds = 0;
-
 /** Median slope between samples `gap` apart, over samples [from, to). NaN when there is no pair. */
 function medianSlope(w: SampleWindow, from: number, to: number, gap: number): number {
   let m = 0;
-  let dtSum = 0;
-  for (let i = from; i + gap < to; i++) {
-    const dt = w.timeAt(i + gap) - w.timeAt(i);
-    if (dt > 0) {
-      scratch[m++] = (w.valueAt(i + gap) - w.valueAt(i)) / dt;
-      dtSum += dt;
-    }
-  }
-  pairs = m;
-  pairSeconds = m === 0 ? 0 : dtSum / m;
+  // Times only increase in a window (push starts over otherwise), so every pair has dt > 0.
+  for (let i = from; i + gap < to; i++) scratch[m++] = (w.valueAt(i + gap) - w.valueAt(i)) / (w.timeAt(i + gap) - w.timeAt(i));
   return m === 0 ? NaN : median(scratch, m);
 }
 
@@ -128,10 +116,14 @@ export interface Fit {
 /** The robust line through samples [from, to): its rate, its level at the window's last sample, and the rate's 90% half-width. */
 function line(w: SampleWindow, from: number, to: number): Pick<Fit, "rate" | "level" | "halfWidth"> | null {
   const n = to - from;
-  const rate = medianSlope(w, from, to, n >> 1);
+  const gap = n >> 1;
+  const rate = medianSlope(w, from, to, gap);
   if (Number.isNaN(rate)) return null;
-  const m = pairs;
-  const dt = pairSeconds;
+  // The pairs medianSlope took: how many, and how far apart on average.
+  const m = n - gap;
+  let dtSum = 0;
+  for (let i = from; i + gap < to; i++) dtSum += w.timeAt(i + gap) - w.timeAt(i);
+  const dt = dtSum / m;
   const tLast = w.timeAt(w.size - 1);
   for (let i = from; i < to; i++) scratch[i - from] = w.valueAt(i) - rate * (w.timeAt(i) - tLast);
   const level = median(scratch, n);

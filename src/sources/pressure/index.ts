@@ -10,8 +10,8 @@ import { PressureMonitor } from "./monitor.ts";
 export { PressureMonitor };
 
 /**
- * Starts sampling, or returns null when it is off or cannot run here; a node without a memory
- * hierarchy still gets its kills reported.
+ * Starts sampling, or returns null when it is off or cannot run here: a node without a memory
+ * hierarchy still gets its kills reported. Throws when --pressure-cgroup-root names no memory cgroup.
  */
 export function startPressure(o: {
   cfg: PressureConfig;
@@ -47,14 +47,15 @@ export function startPressure(o: {
       },
     });
   } catch (e) {
-    if (!(e instanceof HierarchyError)) throw e;
+    // A root the operator named must be right; without one, kills are still worth reporting.
+    if (!(e instanceof HierarchyError) || o.cfg.cgroupRoot !== null) throw e;
     o.log.error(`early warning is off: ${e.message}`);
     return null;
   }
   monitor.start();
   const h = monitor.hierarchy;
   o.log.info(
-    `early warning: ${monitor.containers} containers with a limit (cgroup ${h.version}${h.version === "v1" && h.unified ? ", PSI from the unified hierarchy" : ""}), sampled every ${o.cfg.intervalMs} ms`,
+    `early warning: ${monitor.containers} containers with a limit (cgroup ${h.version}${h.unified ? `, PSI from ${h.unified} where it has the container` : ""}), sampled every ${o.cfg.intervalMs} ms`,
   );
   return monitor;
 }
