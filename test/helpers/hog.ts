@@ -61,14 +61,14 @@ export async function waitForLine(p: Subprocess, text: string, timeoutMs = 10_00
 }
 
 /**
- * Adds `stepMib` MiB every `stepMs` ms on a fixed schedule (a late step catches up, so the average
- * rate holds on a busy machine) until the kernel kills it. Prints "start" before the first step.
+ * Python that adds `stepMib` MiB every `stepMs` ms on a fixed schedule (a late step catches up, so
+ * the average rate holds on a busy machine) until it is killed. Prints "start" before the first step.
  */
-export function filler(o: HogOptions & { stepMib: number; stepMs: number }): Subprocess {
-  const program = [
+export function fillerProgram(stepMib: number, stepMs: number): string {
+  return [
     "import time",
     "held = []",
-    `step, period = ${o.stepMib} << 20, ${o.stepMs} / 1000`,
+    `step, period = ${stepMib} << 20, ${stepMs} / 1000`,
     "t0 = time.monotonic()",
     'print("start", flush=True)',
     "i = 0",
@@ -77,7 +77,11 @@ export function filler(o: HogOptions & { stepMib: number; stepMs: number }): Sub
     "    held.append(bytearray(step))",
     "    time.sleep(max(0.0, t0 + i * period - time.monotonic()))",
   ].join("\n");
-  return spawnIn(o, "python3", ["-c", program]);
+}
+
+/** Runs fillerProgram in the cgroup: it grows at a known rate until the kernel kills it. */
+export function filler(o: HogOptions & { stepMib: number; stepMs: number }): Subprocess {
+  return spawnIn(o, "python3", ["-c", fillerProgram(o.stepMib, o.stepMs)]);
 }
 
 /** Holds `mib` MiB, freeing and allocating `swingMib` of it every `periodMs` ms: noisy but not growing. */
