@@ -133,7 +133,7 @@ export interface TimeToOom {
   /** The 90% interval of `seconds`, from the uncertainty of the growth rate. */
   lowSeconds: number;
   highSeconds: number;
-  /** 0..1: 1 − (half-width of the growth rate's 90% interval) / (growth rate). */
+  /** 0..1: the smaller of the rate's precision (1 − its 90% half-width / rate) and the growth's steadiness across the window. */
   confidence: number;
   growthBytesPerSecond: number;
   /** Samples the fit used, and the time they span. */
