@@ -136,11 +136,13 @@ function line(w: SampleWindow, from: number, to: number): Pick<Fit, "rate" | "le
 /**
  * The line through the window, or through its recent half when that grows clearly faster: growth that
  * has just started or is speeding up is not averaged down with older, slower samples (the estimate
- * errs early). Null with fewer than MIN_SAMPLES samples.
+ * errs early). Null with fewer than MIN_SAMPLES samples, or over less than half the window.
  */
 export function fitGrowth(w: SampleWindow): Fit | null {
   const n = w.size;
-  if (n < MIN_SAMPLES) return null;
+  // A trend needs time as well as samples: a container that is still allocating at start, for a
+  // few seconds, is not a leak. Until half the window is seen there is no fit.
+  if (n < MIN_SAMPLES || w.timeAt(n - 1) - w.timeAt(0) < w.spanSeconds / 2) return null;
   if (scratch.length < n) scratch = new Float64Array(n * 2);
   const half = n >> 1;
   const whole = line(w, 0, n);

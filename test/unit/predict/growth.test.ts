@@ -110,6 +110,15 @@ describe("fitGrowth and timeToOom", () => {
     expect(fitGrowth(windowOf((t) => MiB * t, MIN_SAMPLES - 1))).not.toBeNull();
   });
 
+  test("no fit before half the window is seen: a start-up allocation of a few seconds is no trend", () => {
+    const w = new SampleWindow(100, 30);
+    for (let t = 0; t < 15; t += 0.5) w.push(t, MiB * 10 * t);
+    expect(w.size).toBeGreaterThan(MIN_SAMPLES);
+    expect(fitGrowth(w)).toBeNull();
+    w.push(15, MiB * 150);
+    expect(fitGrowth(w)).not.toBeNull();
+  });
+
   test("few samples give less confidence than many for the same noise", () => {
     const rand = rng(3);
     const f = (t: number) => MiB * t + (rand() - 0.5) * MiB;
