@@ -30,6 +30,14 @@ const steadyPath = `${pod}/cri-containerd-${steadyId}.scope`;
 const guestScript = `
 set -u
 exec 2>&1
+# wait_for FILE PATTERN SECONDS: until FILE has PATTERN, or say it never came.
+wait_for() {
+  i=0
+  until grep -q "$2" "$1" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt $(($3 * 4)) ] || { echo "no $2 in $1 after $3 s"; return 1; }
+    sleep 0.25
+  done
+}
 cat > /tmp/fill.py <<'PY'
 ${fillerProgram(4, 500)}
 PY
@@ -50,35 +58,21 @@ done
 sh -c 'echo $$ > $1/cgroup.procs; exec python3 -c "import time; b = bytearray(48 << 20); print(\\"held\\", flush=True); time.sleep(600)"' \\
   sh $dir/cri-containerd-${steadyId}.scope > steady.out &
 steady=$!
-i=0
-until grep -q held steady.out; do
-  i=$((i + 1)); [ $i -lt 120 ] || { echo "the steady container did not allocate in 60 s"; break; }
-  sleep 0.5
-done
+wait_for steady.out held 60
 # No bpftrace: its LLVM under emulation took from 88 s to over 5 minutes to attach on a busy host.
 # The kernel log reports the kill, with the victim's cgroup (task_memcg=).
 ${AGENT} run --node-name vm --output ndjson --metrics-bind-address= --log-format json --log-level debug \\
   --bpftrace /nonexistent/bpftrace --pressure-interval 500 --pressure-window 10000 --pressure-time-to-oom 120 \\
   > agent.ndjson 2> agent.log &
 agent=$!
-i=0
-until grep -q '"msg":"early warning:' agent.log; do
-  kill -0 $agent 2>/dev/null || { echo "the agent died before it started sampling"; break; }
-  i=$((i + 1)); [ $i -lt 120 ] || { echo "the agent did not start sampling in 60 s"; break; }
-  sleep 0.5
-done
-
+wait_for agent.log '"msg":"early warning:' 60
 sleep 1
 sh -c 'echo $$ > $1/cgroup.procs; exec python3 /tmp/fill.py' sh $dir/cri-containerd-${filledId}.scope > /dev/null &
 filler=$!
 echo $filler > filler.pid
 wait $filler; echo $? > filler.status
 cat $dir/cri-containerd-${filledId}.scope/memory.events > memory.events
-i=0
-until grep -q '"oom_kill"' agent.ndjson; do
-  i=$((i + 1)); [ $i -lt 80 ] || { echo "no event in 20 s"; break; }
-  sleep 0.25
-done
+wait_for agent.ndjson '"oom_kill"' 20
 sleep 2
 kill $steady
 kill -TERM $agent; wait $agent; echo $? > agent.status
