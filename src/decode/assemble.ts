@@ -4,7 +4,7 @@
 // mark from the trigger's CPU, the victim's chain and exit from the victim's CPU, and on
 // rich kernels a decision record before the marks. Pieces are joined by victim tid.
 import type { CgroupLevel, KernelKill } from "../types.ts";
-import { chainToPath, classifyStack, constraintFromKernel, levelFromRecord, oomCgroupFromChain } from "./classify.ts";
+import { chainToPath, classifyStack, constraintFromKernel, isGroupMemberStack, levelFromRecord, oomCgroupFromChain } from "./classify.ts";
 import type { CgRecord, DecisionRecord, ExitRecord, MarkRecord, ProbeRecord } from "./records.ts";
 
 export type DropReason =
@@ -37,31 +37,38 @@ interface PendingMark {
 
 /** Bounds that keep hostile or broken input from growing state without limit. */
 const MAX_IN_FLIGHT = 4096;
-/** Marks of one trigger closer than this are one decision (a memory.oom.group kill) on tracepoint kernels. */
+/** Without a stack to tell, marks of one trigger closer than this are one decision (a memory.oom.group kill). */
 const GROUP_GAP_NS = 2_000_000;
-/** A decision record covers the marks its trigger makes right after it. */
-const DECISION_SPAN_NS = 1_000_000_000;
+/**
+ * A decision covers its trigger's marks until that trigger's next decision, as long as they keep
+ * coming. Not a short span: between oom_kill_process() and the first mark the kernel prints its
+ * whole OOM report, one line per task of the memcg, and a group kill prints one line per member;
+ * on a serial console that is seconds (1.8 s for 251 tasks under qemu).
+ */
+export const DECISION_IDLE_NS = 60_000_000_000;
 
 export class KillAssembler {
   private readonly chains = new Map<string, { records: CgRecord[]; at: number }>();
-  private readonly decisions = new Map<number, { dec: DecisionRecord; oomPath: string | null }>();
+  private readonly decisions = new Map<number, { dec: DecisionRecord; oomPath: string | null; lastT: number }>();
   private readonly lastMark = new Map<number, { t: number; id: string }>();
   private readonly pending = new Map<number, PendingMark>();
   private readonly exits = new Map<number, { exit: ExitRecord; chain: Chain | null; at: number }>();
   /** Victims already emitted from the trigger's own chain: their exit is expected and swallowed. */
   private readonly done = new Map<number, number>();
   private readonly waitMs: number;
+  private latest: number | null = null;
 
   constructor(private readonly opts: AssemblerOptions) {
     this.waitMs = opts.exitWaitMs ?? 5000;
   }
 
   push(r: ProbeRecord): KernelKill[] {
+    if ("t" in r && (this.latest === null || r.t > this.latest)) this.latest = r.t;
     switch (r.tag) {
       case "cg":
         return this.onChainLevel(r);
       case "dec":
-        this.decisions.set(r.triggerTid, { dec: r, oomPath: this.takeChain("o", r.t, r.triggerTid)?.path ?? null });
+        this.decisions.set(r.triggerTid, { dec: r, oomPath: this.takeChain("o", r.t, r.triggerTid)?.path ?? null, lastT: r.t });
         this.bound(this.decisions);
         return [];
       case "mark":
@@ -69,6 +76,7 @@ export class KillAssembler {
       case "exit":
         return this.onExit(r);
       case "ready":
+      case "sym":
         return [];
     }
   }
@@ -97,6 +105,11 @@ export class KillAssembler {
     }
     for (const [tid, at] of this.done) if (at + this.waitMs <= now) this.done.delete(tid);
     return out;
+  }
+
+  /** Kernel time of the newest record: how far bpftrace's output has come. */
+  latestNs(): bigint | null {
+    return this.latest === null ? null : BigInt(Math.round(this.latest));
   }
 
   /** True while a kill of this task is known but not yet emitted: a second source should wait for it. */
@@ -164,11 +177,17 @@ export class KillAssembler {
 
   private decisionFor(m: MarkRecord): PendingMark["decision"] {
     const d = this.decisions.get(m.triggerTid);
-    if (d && m.t >= d.dec.t && m.t - d.dec.t < DECISION_SPAN_NS) {
+    if (d && m.t >= d.dec.t && m.t - d.lastT < DECISION_IDLE_NS) {
+      d.lastT = Math.max(d.lastT, m.t);
       return { id: `${d.dec.t}-${d.dec.triggerTid}`, dec: d.dec, oomPath: d.oomPath };
     }
+    // No decision record (tracepoint kernels): a group member's mark comes from oom_kill_memcg_member()
+    // and belongs to its trigger's last decision; any other mark starts one.
     const last = this.lastMark.get(m.triggerTid);
-    const id = last && m.t - last.t < GROUP_GAP_NS ? last.id : `${m.t}-${m.triggerTid}`;
+    const member = isGroupMemberStack(m.stack);
+    const gap = last ? m.t - last.t : -1;
+    const same = last && gap >= 0 && (member === null ? gap < GROUP_GAP_NS : member && gap < DECISION_IDLE_NS);
+    const id = same ? last.id : `${m.t}-${m.triggerTid}`;
     this.lastMark.set(m.triggerTid, { t: m.t, id });
     this.bound(this.lastMark);
     return { id, dec: null, oomPath: null };
