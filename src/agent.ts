@@ -109,6 +109,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     now,
     bpftraceUp: () => up,
     bpftracePending: (tid) => assembler.isPending(tid),
+    bpftraceSeenNs: () => assembler.latestNs(),
     onConfirm: (kmsg, bpf, agree) => {
       metrics.confirmation(agree);
       if (!agree) log.warn(`kmsg says constraint ${kmsg.constraint} for pid ${kmsg.victim.pid}, bpftrace said ${bpf.constraint}`);
@@ -140,7 +141,9 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
       scripts,
       // 128 bytes hold a kubelet container scope name (85 characters) and fit the BPF stack.
       // 0.23 renamed the variable; each version reads its own name.
-      env: { BPFTRACE_STRLEN: "128", BPFTRACE_MAX_STRLEN: "128" },
+      // 256 pages (1 MiB) of output buffer hold a burst of several hundred kills (0.17: per CPU;
+      // 0.18 and later: one ring buffer for all CPUs); the variable, when set, overrides it.
+      env: { BPFTRACE_STRLEN: "128", BPFTRACE_MAX_STRLEN: "128", BPFTRACE_PERF_RB_PAGES: process.env.BPFTRACE_PERF_RB_PAGES || "256" },
       onLine,
       onStderr: (line, mode) => {
         if (/RLIMIT_MEMLOCK/.test(line)) return;
