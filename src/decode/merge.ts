@@ -2,8 +2,10 @@
 // bpftrace kills go out at once. A kmsg kill is held for a grace period: if bpftrace reports
 // the same victim it only confirms it; if not (bpftrace down, events lost) it goes out itself.
 // A busy node can hold bpftrace's output back for longer than the grace (a storm of exiting
-// tasks starves it): while bpftrace has not yet delivered anything from after the kill, the kmsg
-// kill keeps waiting, up to maxHoldMs.
+// tasks starves it): while bpftrace has not yet delivered anything from well after the kill, the
+// kmsg kill keeps waiting, up to maxHoldMs. The two stamp time with different clocks (bpftrace
+// CLOCK_MONOTONIC, kmsg the scheduler clock; 66 ms apart in a qemu guest after 5 min), so the
+// comparison corrects by the offset of the last kill both reported, plus a margin.
 import type { KernelKill } from "../types.ts";
 
 export interface MergeOptions {
@@ -24,6 +26,8 @@ export interface MergeOptions {
 
 /** The same victim seen by both sources lies within this much kernel time. */
 const SAME_KILL_NS = 5_000_000_000n;
+/** bpftrace is past a kill once it delivered a record this much later (after the clock offset). */
+const PAST_MARGIN_NS = 1_000_000_000n;
 const REMEMBER_MS = 30_000;
 const MAX_REMEMBERED = 4096;
 
@@ -39,6 +43,8 @@ export class SourceMerger {
   private readonly held: Seen[] = [];
   private readonly graceMs: number;
   private readonly maxHoldMs: number;
+  /** bpftrace's kernel time minus kmsg's, for the last kill both reported. */
+  private offsetNs = 0n;
 
   constructor(private readonly o: MergeOptions) {
     this.graceMs = o.graceMs ?? 5000;
@@ -59,7 +65,8 @@ export class SourceMerger {
     for (let i = this.held.length - 1; i >= 0; i--) {
       const h = this.held[i]!;
       const waited = now - h.at >= this.graceMs || !up;
-      const behind = watermark !== undefined && (seen === null || seen < h.kill.kernelTimeNs) && now - h.at < this.maxHoldMs;
+      const past = seen !== null && seen - this.offsetNs >= h.kill.kernelTimeNs + PAST_MARGIN_NS;
+      const behind = watermark !== undefined && !past && now - h.at < this.maxHoldMs;
       if (waited && !(up && (this.o.bpftracePending(h.kill.victim.pid) || behind))) {
         this.held.splice(i, 1);
         out.unshift(h.kill);
@@ -113,6 +120,7 @@ export class SourceMerger {
    * (cpuset and mempolicy print "Out of memory" too), so the two agree when they fall on the same side.
    */
   private confirm(kmsg: KernelKill, bpf: KernelKill): void {
+    this.offsetNs = bpf.kernelTimeNs - kmsg.kernelTimeNs;
     const side = (c: KernelKill["constraint"]) => (c === "memcg" ? "memcg" : "node");
     const agree = kmsg.constraint === "unknown" || bpf.constraint === "unknown" || side(kmsg.constraint) === side(bpf.constraint);
     this.o.onConfirm?.(kmsg, bpf, agree);
