@@ -31,7 +31,11 @@ interface Chain {
 interface PendingMark {
   mark: MarkRecord;
   trigger: Chain | null;
-  decision: { id: string; dec: DecisionRecord | null; oomPath: string | null };
+  /**
+   * The decision; without a decision record, `limitChain` is the trigger's chain at the decision's
+   * first mark: later members of a group kill read usage after earlier victims freed memory.
+   */
+  decision: { id: string; dec: DecisionRecord | null; oomPath: string | null; limitChain: Chain | null };
   deadline: number;
 }
 
@@ -50,7 +54,7 @@ export const DECISION_IDLE_NS = 60_000_000_000;
 export class KillAssembler {
   private readonly chains = new Map<string, { records: CgRecord[]; at: number }>();
   private readonly decisions = new Map<number, { dec: DecisionRecord; oomPath: string | null; lastT: number }>();
-  private readonly lastMark = new Map<number, { t: number; id: string }>();
+  private readonly lastMark = new Map<number, { t: number; id: string; limitChain: Chain | null }>();
   private readonly pending = new Map<number, PendingMark>();
   private readonly exits = new Map<number, { exit: ExitRecord; chain: Chain | null; at: number }>();
   /** Victims already emitted from the trigger's own chain: their exit is expected and swallowed. */
@@ -144,7 +148,7 @@ export class KillAssembler {
       this.opts.onDrop?.("not_killed");
       return [];
     }
-    const p: PendingMark = { mark: m, trigger, decision: this.decisionFor(m), deadline: this.opts.now() + this.waitMs };
+    const p: PendingMark = { mark: m, trigger, decision: this.decisionFor(m, trigger), deadline: this.opts.now() + this.waitMs };
     // The victim is the task that hit the limit: its own chain was read with the mark.
     if (m.victimTid === m.triggerTid) {
       this.done.set(m.victimTid, this.opts.now());
@@ -175,11 +179,11 @@ export class KillAssembler {
     return [];
   }
 
-  private decisionFor(m: MarkRecord): PendingMark["decision"] {
+  private decisionFor(m: MarkRecord, trigger: Chain | null): PendingMark["decision"] {
     const d = this.decisions.get(m.triggerTid);
     if (d && m.t >= d.dec.t && m.t - d.lastT < DECISION_IDLE_NS) {
       d.lastT = Math.max(d.lastT, m.t);
-      return { id: `${d.dec.t}-${d.dec.triggerTid}`, dec: d.dec, oomPath: d.oomPath };
+      return { id: `${d.dec.t}-${d.dec.triggerTid}`, dec: d.dec, oomPath: d.oomPath, limitChain: null };
     }
     // No decision record (tracepoint kernels): a group member's mark comes from oom_kill_memcg_member()
     // and belongs to its trigger's last decision; any other mark starts one.
@@ -187,10 +191,10 @@ export class KillAssembler {
     const member = isGroupMemberStack(m.stack);
     const gap = last ? m.t - last.t : -1;
     const same = last && gap >= 0 && (member === null ? gap < GROUP_GAP_NS : member && gap < DECISION_IDLE_NS);
-    const id = same ? last.id : `${m.t}-${m.triggerTid}`;
-    this.lastMark.set(m.triggerTid, { t: m.t, id });
+    const decision = same ? { id: last.id, limitChain: last.limitChain ?? trigger } : { id: `${m.t}-${m.triggerTid}`, limitChain: trigger };
+    this.lastMark.set(m.triggerTid, { t: m.t, ...decision });
     this.bound(this.lastMark);
-    return { id, dec: null, oomPath: null };
+    return { ...decision, dec: null, oomPath: null };
   }
 
   private build(p: PendingMark, victim: { exit: ExitRecord | null; chain: Chain | null } | null): KernelKill {
@@ -202,7 +206,9 @@ export class KillAssembler {
     const constraintFrom = dec ? "kernel" : constraint === "unknown" ? "none" : "stack";
     let oomCgroupPath: string | null = null;
     if (dec) oomCgroupPath = decision.oomPath;
-    else if (constraint === "memcg" && p.trigger) oomCgroupPath = oomCgroupFromChain(p.trigger.levels, p.trigger.paths, cgroupPath);
+    else if (constraint === "memcg" && decision.limitChain) {
+      oomCgroupPath = oomCgroupFromChain(decision.limitChain.levels, decision.limitChain.paths, cgroupPath);
+    }
     const decVictim = dec && dec.victimTid === m.victimTid ? dec : null;
     return {
       source: "bpftrace",

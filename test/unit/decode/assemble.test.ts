@@ -268,6 +268,29 @@ describe("KillAssembler: tracepoint mode", () => {
     ]);
   });
 
+  test("(i) group members take the OOM cgroup from the decision's first mark: by their turn, earlier victims freed memory", () => {
+    const h = harness();
+    const member = MEMCG_STACK.replace("oom_kill_process+114", "oom_kill_memcg_member+60\n        mem_cgroup_scan_tasks+150\n        oom_kill_process+114");
+    const ctr = (usage: number): [string, number, number][] => [["ctr", usage, 6144], ["pod", 7000, UNLIMITED], ROOT];
+    const kills = h.push([
+      ...chain("t", 1_000, 700, ctr(6144)),
+      mark({ t: 1_000, victim: 700, trigger: 700 }),
+      ...chain("t", 2_000, 700, ctr(3000)),
+      mark({ t: 2_000, victim: 801, trigger: 700, stack: member }),
+      ...chain("t", 3_000, 700, ctr(1000)),
+      mark({ t: 3_000, victim: 802, trigger: 700, stack: member }),
+      ...chain("v", 4_000, 801, ctr(900)),
+      exit(4_000, 801, 801, "a"),
+      ...chain("v", 5_000, 802, ctr(800)),
+      exit(5_000, 802, 802, "b"),
+    ]);
+    expect(kills.map((k) => [k.victim.tid, k.decision, k.cgroupPath, k.oomCgroupPath])).toEqual([
+      [700, "1000-700", "/pod/ctr", "/pod/ctr"],
+      [801, "1000-700", "/pod/ctr", "/pod/ctr"],
+      [802, "1000-700", "/pod/ctr", "/pod/ctr"],
+    ]);
+  });
+
   test("(i) marks of two triggers at the same moment are two decisions", () => {
     const h = harness();
     h.push([mark({ t: 5_000, victim: 801, trigger: 700 }), mark({ t: 5_000, victim: 802, trigger: 701 })]);
