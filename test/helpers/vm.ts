@@ -99,12 +99,3 @@ export async function bootGuest(opts: BootOptions): Promise<GuestResult> {
     else rmSync(work, { recursive: true, force: true });
   }
 }
-
-/** A readable summary of a guest run, for assertion messages. */
-export function describeGuest(r: GuestResult, consoleTail = 60): string {
-  const tail = r.console.split("\n").slice(-consoleTail).join("\n");
-  const files = Object.entries(r.files)
-    .map(([k, v]) => `--- ${k}\n${v.length > 4000 ? `${v.slice(0, 4000)}\n[...]` : v}`)
-    .join("\n");
-  return `exit ${r.exitCode} after ${(r.durationMs / 1000).toFixed(1)} s${r.timedOut ? " (timed out)" : ""}\n--- run.sh\n${r.runLog}--- init\n${r.initLog}--- output\n${r.output}${files}\n--- console (tail)\n${tail}`;
-}
