@@ -511,7 +511,8 @@ function groupKill(
       expect(ev.oom_kill, why).toBe(want.length + 1);
       expect(c.vmstatDelta, why).toBe(want.length + 1);
       expect(c.lines("left"), why).toEqual([]);
-      expect(k.span![1] - k.span![0], why).toBeLessThan(5);
+      // The kill loop prints each "Killed process" line on the serial console: 1.6–3.9 s for 251 tasks.
+      expect(k.span![1] - k.span![0], why).toBeLessThan(10);
     },
     more: [
       {
