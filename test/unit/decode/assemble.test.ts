@@ -46,6 +46,8 @@ interface MarkOpts {
   stack?: string;
 }
 const MEMCG_STACK = "\n        oom_kill_process+114\n        out_of_memory+532\n        mem_cgroup_out_of_memory+192\n        try_charge_memcg+1058\n";
+/** A memory.oom.group member's mark: killed from oom_kill_memcg_member(). */
+const MEMBER_STACK = MEMCG_STACK.replace("oom_kill_process+114", "oom_kill_memcg_member+60\n        mem_cgroup_scan_tasks+150\n        oom_kill_process+114");
 const GLOBAL_STACK = "\n        oom_kill_process+114\n        out_of_memory+532\n        __alloc_pages_may_oom+265\n        __alloc_pages_slowpath+2780\n";
 function mark(o: MarkOpts): ProbeRecord {
   return rec([
@@ -250,12 +252,11 @@ describe("KillAssembler: tracepoint mode", () => {
 
   test("(i) with a stack, group members join their trigger's decision however slow the kill loop; a chosen victim starts a new one", () => {
     const h = harness();
-    const member = MEMCG_STACK.replace("oom_kill_process+114", "oom_kill_memcg_member+60\n        mem_cgroup_scan_tasks+150\n        oom_kill_process+114");
     h.push([
       mark({ t: 1_000_000_000, victim: 801, trigger: 700 }),
       // Each member's "Killed process" line on a serial console: tens of ms apart, 2.5 s in all.
-      mark({ t: 1_040_000_000, victim: 802, trigger: 700, stack: member }),
-      mark({ t: 3_500_000_000, victim: 803, trigger: 700, stack: member }),
+      mark({ t: 1_040_000_000, victim: 802, trigger: 700, stack: MEMBER_STACK }),
+      mark({ t: 3_500_000_000, victim: 803, trigger: 700, stack: MEMBER_STACK }),
       // The same trigger's next OOM, 1 ms later: a new decision, since it is a chosen victim's mark.
       mark({ t: 3_501_000_000, victim: 804, trigger: 700 }),
     ]);
@@ -270,15 +271,14 @@ describe("KillAssembler: tracepoint mode", () => {
 
   test("(i) group members take the OOM cgroup from the decision's first mark: by their turn, earlier victims freed memory", () => {
     const h = harness();
-    const member = MEMCG_STACK.replace("oom_kill_process+114", "oom_kill_memcg_member+60\n        mem_cgroup_scan_tasks+150\n        oom_kill_process+114");
     const ctr = (usage: number): [string, number, number][] => [["ctr", usage, 6144], ["pod", 7000, UNLIMITED], ROOT];
     const kills = h.push([
       ...chain("t", 1_000, 700, ctr(6144)),
       mark({ t: 1_000, victim: 700, trigger: 700 }),
       ...chain("t", 2_000, 700, ctr(3000)),
-      mark({ t: 2_000, victim: 801, trigger: 700, stack: member }),
+      mark({ t: 2_000, victim: 801, trigger: 700, stack: MEMBER_STACK }),
       ...chain("t", 3_000, 700, ctr(1000)),
-      mark({ t: 3_000, victim: 802, trigger: 700, stack: member }),
+      mark({ t: 3_000, victim: 802, trigger: 700, stack: MEMBER_STACK }),
       ...chain("v", 4_000, 801, ctr(900)),
       exit(4_000, 801, 801, "a"),
       ...chain("v", 5_000, 802, ctr(800)),
