@@ -159,6 +159,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
     now,
     bpftraceUp: () => up,
     bpftracePending: (tid) => assembler.isPending(tid),
+    bpftraceSeenNs: () => assembler.latestNs(),
     onConfirm: (kmsg, bpf, agree) => {
       metrics.confirmation(agree);
       if (!agree) log.warn(`kmsg says constraint ${kmsg.constraint} for pid ${kmsg.victim.pid}, bpftrace said ${bpf.constraint}`);

@@ -4,7 +4,7 @@
 // mark from the trigger's CPU, the victim's chain and exit from the victim's CPU, and on
 // rich kernels a decision record before the marks. Pieces are joined by victim tid.
 import type { CgroupLevel, KernelKill } from "../types.ts";
-import { chainToPath, classifyStack, constraintFromKernel, levelFromRecord, oomCgroupFromChain } from "./classify.ts";
+import { chainToPath, classifyStack, constraintFromKernel, isGroupMemberStack, levelFromRecord, oomCgroupFromChain } from "./classify.ts";
 import type { CgRecord, DecisionRecord, ExitRecord, MarkRecord, ProbeRecord } from "./records.ts";
 
 export type DropReason =
@@ -31,37 +31,48 @@ interface Chain {
 interface PendingMark {
   mark: MarkRecord;
   trigger: Chain | null;
-  decision: { id: string; dec: DecisionRecord | null; oomPath: string | null };
+  /**
+   * The decision; without a decision record, `limitChain` is the trigger's chain at the decision's
+   * first mark: later members of a group kill read usage after earlier victims freed memory.
+   */
+  decision: { id: string; dec: DecisionRecord | null; oomPath: string | null; limitChain: Chain | null };
   deadline: number;
 }
 
 /** Bounds that keep hostile or broken input from growing state without limit. */
 const MAX_IN_FLIGHT = 4096;
-/** Marks of one trigger closer than this are one decision (a memory.oom.group kill) on tracepoint kernels. */
+/** Without a stack to tell, marks of one trigger closer than this are one decision (a memory.oom.group kill). */
 const GROUP_GAP_NS = 2_000_000;
-/** A decision record covers the marks its trigger makes right after it. */
-const DECISION_SPAN_NS = 1_000_000_000;
+/**
+ * A decision covers its trigger's marks until that trigger's next decision, as long as they keep
+ * coming. Not a short span: between oom_kill_process() and the first mark the kernel prints its
+ * whole OOM report, one line per task of the memcg, and a group kill prints one line per member;
+ * on a serial console that is seconds (1.8 s for 251 tasks under qemu).
+ */
+export const DECISION_IDLE_NS = 60_000_000_000;
 
 export class KillAssembler {
   private readonly chains = new Map<string, { records: CgRecord[]; at: number }>();
-  private readonly decisions = new Map<number, { dec: DecisionRecord; oomPath: string | null }>();
-  private readonly lastMark = new Map<number, { t: number; id: string }>();
+  private readonly decisions = new Map<number, { dec: DecisionRecord; oomPath: string | null; lastT: number }>();
+  private readonly lastMark = new Map<number, { t: number; id: string; limitChain: Chain | null }>();
   private readonly pending = new Map<number, PendingMark>();
   private readonly exits = new Map<number, { exit: ExitRecord; chain: Chain | null; at: number }>();
   /** Victims already emitted from the trigger's own chain: their exit is expected and swallowed. */
   private readonly done = new Map<number, number>();
   private readonly waitMs: number;
+  private latest: number | null = null;
 
   constructor(private readonly opts: AssemblerOptions) {
     this.waitMs = opts.exitWaitMs ?? 5000;
   }
 
   push(r: ProbeRecord): KernelKill[] {
+    if ("t" in r && (this.latest === null || r.t > this.latest)) this.latest = r.t;
     switch (r.tag) {
       case "cg":
         return this.onChainLevel(r);
       case "dec":
-        this.decisions.set(r.triggerTid, { dec: r, oomPath: this.takeChain("o", r.t, r.triggerTid)?.path ?? null });
+        this.decisions.set(r.triggerTid, { dec: r, oomPath: this.takeChain("o", r.t, r.triggerTid)?.path ?? null, lastT: r.t });
         this.bound(this.decisions);
         return [];
       case "mark":
@@ -69,6 +80,7 @@ export class KillAssembler {
       case "exit":
         return this.onExit(r);
       case "ready":
+      case "sym":
         return [];
     }
   }
@@ -97,6 +109,11 @@ export class KillAssembler {
     }
     for (const [tid, at] of this.done) if (at + this.waitMs <= now) this.done.delete(tid);
     return out;
+  }
+
+  /** Kernel time of the newest record: how far bpftrace's output has come. */
+  latestNs(): bigint | null {
+    return this.latest === null ? null : BigInt(Math.round(this.latest));
   }
 
   /** True while a kill of this task is known but not yet emitted: a second source should wait for it. */
@@ -131,7 +148,7 @@ export class KillAssembler {
       this.opts.onDrop?.("not_killed");
       return [];
     }
-    const p: PendingMark = { mark: m, trigger, decision: this.decisionFor(m), deadline: this.opts.now() + this.waitMs };
+    const p: PendingMark = { mark: m, trigger, decision: this.decisionFor(m, trigger), deadline: this.opts.now() + this.waitMs };
     // The victim is the task that hit the limit: its own chain was read with the mark.
     if (m.victimTid === m.triggerTid) {
       this.done.set(m.victimTid, this.opts.now());
@@ -162,16 +179,22 @@ export class KillAssembler {
     return [];
   }
 
-  private decisionFor(m: MarkRecord): PendingMark["decision"] {
+  private decisionFor(m: MarkRecord, trigger: Chain | null): PendingMark["decision"] {
     const d = this.decisions.get(m.triggerTid);
-    if (d && m.t >= d.dec.t && m.t - d.dec.t < DECISION_SPAN_NS) {
-      return { id: `${d.dec.t}-${d.dec.triggerTid}`, dec: d.dec, oomPath: d.oomPath };
+    if (d && m.t >= d.dec.t && m.t - d.lastT < DECISION_IDLE_NS) {
+      d.lastT = Math.max(d.lastT, m.t);
+      return { id: `${d.dec.t}-${d.dec.triggerTid}`, dec: d.dec, oomPath: d.oomPath, limitChain: null };
     }
+    // No decision record (tracepoint kernels): a group member's mark comes from oom_kill_memcg_member()
+    // and belongs to its trigger's last decision; any other mark starts one.
     const last = this.lastMark.get(m.triggerTid);
-    const id = last && m.t - last.t < GROUP_GAP_NS ? last.id : `${m.t}-${m.triggerTid}`;
-    this.lastMark.set(m.triggerTid, { t: m.t, id });
+    const member = isGroupMemberStack(m.stack);
+    const gap = last ? m.t - last.t : -1;
+    const same = last && gap >= 0 && (member === null ? gap < GROUP_GAP_NS : member && gap < DECISION_IDLE_NS);
+    const decision = same ? { id: last.id, limitChain: last.limitChain ?? trigger } : { id: `${m.t}-${m.triggerTid}`, limitChain: trigger };
+    this.lastMark.set(m.triggerTid, { t: m.t, ...decision });
     this.bound(this.lastMark);
-    return { id, dec: null, oomPath: null };
+    return { ...decision, dec: null, oomPath: null };
   }
 
   private build(p: PendingMark, victim: { exit: ExitRecord | null; chain: Chain | null } | null): KernelKill {
@@ -183,7 +206,9 @@ export class KillAssembler {
     const constraintFrom = dec ? "kernel" : constraint === "unknown" ? "none" : "stack";
     let oomCgroupPath: string | null = null;
     if (dec) oomCgroupPath = decision.oomPath;
-    else if (constraint === "memcg" && p.trigger) oomCgroupPath = oomCgroupFromChain(p.trigger.levels, p.trigger.paths, cgroupPath);
+    else if (constraint === "memcg" && decision.limitChain) {
+      oomCgroupPath = oomCgroupFromChain(decision.limitChain.levels, decision.limitChain.paths, cgroupPath);
+    }
     const decVictim = dec && dec.victimTid === m.victimTid ? dec : null;
     return {
       source: "bpftrace",

@@ -14,10 +14,7 @@ export function constraintFromKernel(n: number): Constraint {
  * A cpuset or mempolicy constraint also comes through the page allocator: kmsg tells those apart.
  */
 export function classifyStack(stack: string): "memcg" | "global" | "unknown" {
-  const frames = stack
-    .split("\n")
-    .map((l) => l.trim().replace(/\+\d+$/, "").replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/, ""))
-    .filter((l) => l !== "");
+  const frames = stackFrames(stack);
   const oom = frames.findIndex((f) => f === "out_of_memory");
   if (oom < 0) return "unknown";
   const callers = frames.slice(oom + 1);
@@ -26,6 +23,24 @@ export function classifyStack(stack: string): "memcg" | "global" | "unknown" {
   if (callers.slice(0, 3).some((f) => /mem_cgroup|memcg|memory_max_write|memory_high_write/.test(f))) return "memcg";
   if (/alloc_pages|pagefault_out_of_memory|moom_callback|__alloc_frozen_pages/.test(caller)) return "global";
   return "unknown";
+}
+
+/**
+ * Whether a mark's stack shows a memory.oom.group member: the kernel kills the chosen victim from
+ * oom_kill_process(), then every other task of the group through oom_kill_memcg_member(), which is
+ * called through a function pointer and so never inlined. Null when there is no stack.
+ */
+export function isGroupMemberStack(stack: string): boolean | null {
+  const frames = stackFrames(stack);
+  return frames.length === 0 ? null : frames.includes("oom_kill_memcg_member");
+}
+
+/** Function names of a kstack, innermost first, without offsets. */
+function stackFrames(stack: string): string[] {
+  return stack
+    .split("\n")
+    .map((l) => l.trim().replace(/\+\d+$/, "").replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/, ""))
+    .filter((l) => l !== "");
 }
 
 /** Pages of slack below the limit that still count as "at the limit": the memcg charge batch. */

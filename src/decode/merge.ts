@@ -1,6 +1,11 @@
 // Joins the two sources into one stream with no duplicates (pure; clock injected).
 // bpftrace kills go out at once. A kmsg kill is held for a grace period: if bpftrace reports
 // the same victim it only confirms it; if not (bpftrace down, events lost) it goes out itself.
+// A busy node can hold bpftrace's output back for longer than the grace (a storm of exiting
+// tasks starves it): while bpftrace has not yet delivered anything from well after the kill, the
+// kmsg kill keeps waiting, up to maxHoldMs. The two stamp time with different clocks (bpftrace
+// CLOCK_MONOTONIC, kmsg the scheduler clock; 66 ms apart in a qemu guest after 5 min), so the
+// comparison corrects by the offset of the last kill both reported, plus a margin.
 import type { KernelKill } from "../types.ts";
 
 export interface MergeOptions {
@@ -11,12 +16,18 @@ export interface MergeOptions {
   bpftraceUp: () => boolean;
   /** True while bpftrace holds a kill of this task that it has not finished assembling. */
   bpftracePending: (tid: number) => boolean;
+  /** Kernel time of the newest record bpftrace delivered (null: none yet). */
+  bpftraceSeenNs?: () => bigint | null;
+  /** How long a kmsg kill waits at most for a bpftrace that is behind. */
+  maxHoldMs?: number;
   onConfirm?: (kmsg: KernelKill, bpf: KernelKill, agree: boolean) => void;
   onDuplicate?: (late: KernelKill) => void;
 }
 
 /** The same victim seen by both sources lies within this much kernel time. */
 const SAME_KILL_NS = 5_000_000_000n;
+/** bpftrace is past a kill once it delivered a record this much later (after the clock offset). */
+const PAST_MARGIN_NS = 1_000_000_000n;
 const REMEMBER_MS = 30_000;
 const MAX_REMEMBERED = 4096;
 
@@ -31,23 +42,32 @@ export class SourceMerger {
   private readonly emitted: Seen[] = [];
   private readonly held: Seen[] = [];
   private readonly graceMs: number;
+  private readonly maxHoldMs: number;
+  /** bpftrace's kernel time minus kmsg's, for the last kill both reported. */
+  private offsetNs = 0n;
 
   constructor(private readonly o: MergeOptions) {
     this.graceMs = o.graceMs ?? 5000;
+    this.maxHoldMs = Math.max(this.graceMs, o.maxHoldMs ?? 30_000);
   }
 
   push(k: KernelKill): KernelKill[] {
     return k.source === "bpftrace" ? this.fromBpftrace(k) : this.fromKmsg(k);
   }
 
-  /** Held kmsg kills whose grace ran out, and whom bpftrace is not still assembling. */
+  /** Held kmsg kills whose grace ran out, and whom bpftrace is neither still assembling nor behind on. */
   flush(): KernelKill[] {
     const now = this.o.now();
+    const up = this.o.bpftraceUp();
+    const watermark = this.o.bpftraceSeenNs;
+    const seen = watermark?.() ?? null;
     const out: KernelKill[] = [];
     for (let i = this.held.length - 1; i >= 0; i--) {
       const h = this.held[i]!;
-      const waited = now - h.at >= this.graceMs || !this.o.bpftraceUp();
-      if (waited && !(this.o.bpftraceUp() && this.o.bpftracePending(h.kill.victim.pid))) {
+      const waited = now - h.at >= this.graceMs || !up;
+      const past = seen !== null && seen - this.offsetNs >= h.kill.kernelTimeNs + PAST_MARGIN_NS;
+      const behind = watermark !== undefined && !past && now - h.at < this.maxHoldMs;
+      if (waited && !(up && (this.o.bpftracePending(h.kill.victim.pid) || behind))) {
         this.held.splice(i, 1);
         out.unshift(h.kill);
       }
@@ -59,10 +79,11 @@ export class SourceMerger {
 
   private fromBpftrace(k: KernelKill): KernelKill[] {
     const tid = k.victim.tid ?? k.victim.pid;
-    const i = this.held.findIndex((h) => this.same(h.kill, tid, k.kernelTimeNs));
-    if (i >= 0) {
-      const [h] = this.held.splice(i, 1);
-      this.confirm(h!.kill, k);
+    const twins = this.held.filter((h) => this.same(h.kill, tid, k.kernelTimeNs));
+    if (twins.length) {
+      // Every held line of this kill: a group kill's chosen victim is printed twice.
+      for (const h of twins) this.held.splice(this.held.indexOf(h), 1);
+      this.confirm(twins[0]!.kill, k);
     } else if (this.emitted.some((e) => e.kill.source === "kmsg" && this.same(e.kill, tid, k.kernelTimeNs))) {
       // kmsg already reported it while bpftrace was slow: one event per kill, so this one is dropped.
       this.o.onDuplicate?.(k);
@@ -76,6 +97,12 @@ export class SourceMerger {
     const twin = this.emitted.find((e) => e.kill.source === "bpftrace" && this.same(k, e.kill.victim.tid ?? e.kill.victim.pid, e.kill.kernelTimeNs));
     if (twin) {
       this.confirm(k, twin.kill);
+      return [];
+    }
+    // The kernel prints a group kill's chosen victim twice ("Killed process" as chosen, then as a member).
+    const again = (s: Seen) => s.kill.source === "kmsg" && this.same(k, s.kill.victim.pid, s.kill.kernelTimeNs);
+    if (this.held.some(again) || this.emitted.some(again)) {
+      this.o.onDuplicate?.(k);
       return [];
     }
     this.held.push({ kill: k, at: this.o.now() });
@@ -93,6 +120,7 @@ export class SourceMerger {
    * (cpuset and mempolicy print "Out of memory" too), so the two agree when they fall on the same side.
    */
   private confirm(kmsg: KernelKill, bpf: KernelKill): void {
+    this.offsetNs = bpf.kernelTimeNs - kmsg.kernelTimeNs;
     const side = (c: KernelKill["constraint"]) => (c === "memcg" ? "memcg" : "node");
     const agree = kmsg.constraint === "unknown" || bpf.constraint === "unknown" || side(kmsg.constraint) === side(bpf.constraint);
     this.o.onConfirm?.(kmsg, bpf, agree);

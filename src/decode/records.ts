@@ -57,7 +57,13 @@ export interface ReadyRecord {
   version: number;
 }
 
-export type ProbeRecord = CgRecord | MarkRecord | ExitRecord | DecisionRecord | ReadyRecord;
+/** Printed from BEGIN before ready: resolving one kernel symbol makes bpftrace load kallsyms then, not at the first kstack. */
+export interface SymRecord {
+  tag: "sym";
+  name: string;
+}
+
+export type ProbeRecord = CgRecord | MarkRecord | ExitRecord | DecisionRecord | ReadyRecord | SymRecord;
 
 type Field = "int" | "str" | "bool";
 const SHAPES: Record<ProbeRecord["tag"], { fields: [string, Field][] }> = {
@@ -71,6 +77,7 @@ const SHAPES: Record<ProbeRecord["tag"], { fields: [string, Field][] }> = {
   },
   exit: { fields: [["t", "int"], ["tid", "int"], ["pid", "int"], ["comm", "str"]] },
   ready: { fields: [["version", "int"]] },
+  sym: { fields: [["name", "str"]] },
   dec: {
     fields: [
       ["t", "int"], ["victimTid", "int"], ["victimPid", "int"], ["victimComm", "str"], ["triggerTid", "int"],

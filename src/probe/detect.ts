@@ -19,8 +19,10 @@ function read(path: string): string | null {
   }
 }
 
+// Generous: the three bpftrace runs start LLVM at once, and on a busy or emulated node each took
+// more than 15 s (a qemu guest on a loaded host; bpftrace 0.23 from a chroot) and read as missing.
 async function run(cmd: string, args: string[]): Promise<string> {
-  const r = await execa(cmd, args, { reject: false, timeout: 15_000, stdin: "ignore" });
+  const r = await execa(cmd, args, { reject: false, timeout: 60_000, stdin: "ignore" });
   return `${r.stdout ?? ""}\n${r.stderr ?? ""}`;
 }
 

@@ -8,6 +8,15 @@ import type { ProbeMode } from "./choose.ts";
 /** Levels of the cgroup tree read per chain: kubelet trees under a nested prefix stay well inside it. */
 export const CHAIN_DEPTH = 16;
 
+/**
+ * Frames of the trigger's stack kept at a mark: out_of_memory() and its callers sit within the
+ * first ten (a group member's: mark_oom_victim, __oom_kill_process, oom_kill_memcg_member,
+ * mem_cgroup_scan_tasks, oom_kill_process, out_of_memory, callers). The limit also sizes bpftrace's
+ * stack map, 131072 entries of 8 bytes per frame: at the default 127 frames it locked 130 MiB of
+ * kernel memory with 0.17 and 137 MiB with 0.23; at 16 frames, 19 and 26 MiB (measured).
+ */
+export const STACK_FRAMES = 16;
+
 /** mark_victim fields that carry the victim's memory facts (upstream 72ba14deb40a and its backports). */
 export const MEMORY_FIELDS = ["total_vm", "anon_rss", "file_rss", "shmem_rss", "uid", "pgtables", "oom_score_adj"];
 
@@ -37,7 +46,10 @@ export function renderProbe(f: KernelFeatures, mode: ProbeMode): string {
     MARK_FIELDS: hasMemory ? MEMORY_FIELDS.map((x) => `${arg}${x}`).join(", ") : MEMORY_FIELDS.map(() => "-1").join(", "),
     MARK_COMM: fields.includes("comm") && dataLocOk ? `str(${arg}comm)` : `""`,
     // The stack tells a memcg OOM from a global one where no decision probe gives the constraint.
-    STACK: mode === "tracepoint" ? "kstack" : `""`,
+    STACK: mode === "tracepoint" ? `kstack(${STACK_FRAMES})` : `""`,
+    // bpftrace loads kallsyms when it first prints a kstack: seconds on a slow machine, which would
+    // hold back the first kill. Resolving one symbol before "ready" loads them at start instead.
+    WARM_UP: mode === "tracepoint" ? `  print(("sym", ksym(kaddr("_stext"))));` : "",
   });
   if (mode !== "tracepoint") {
     const fentryName = versionAtLeast(f.bpftrace.version, [0, 20, 0]) ? "fentry" : "kfunc";

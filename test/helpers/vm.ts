@@ -99,7 +99,6 @@ export async function bootGuest(opts: BootOptions): Promise<GuestResult> {
     else rmSync(work, { recursive: true, force: true });
   }
 }
-
 /** A readable summary of a guest run, for assertion messages. */
 export function describeGuest(r: GuestResult, consoleTail = 60): string {
   const tail = r.console.split("\n").slice(-consoleTail).join("\n");

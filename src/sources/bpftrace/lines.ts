@@ -55,6 +55,10 @@ export function bpftraceLineHandler(deps: {
           log.info(`probe attached: ${mode}`);
           return "attached";
         }
+        if (r.value.tag === "sym") {
+          log.debug(`bpftrace loaded kernel symbols (${r.value.name})`);
+          return;
+        }
         metrics.pipeline("decode", "observed", r.value.tag);
         deps.onRecord(r.value);
         return;

@@ -14,8 +14,10 @@ export interface ProbeScript {
 /**
  * The environment every built-in probe runs with. 128 bytes hold a kubelet container scope name
  * (85 characters) and fit the BPF stack; 0.23 renamed the variable, and each version reads its own name.
+ * 256 pages (1 MiB) of output buffer hold a burst of several hundred kills: 0.17 allocates them per
+ * CPU (perf buffers), 0.18 and later once for all CPUs (a ring buffer); bpftrace's default is 64.
  */
-export const PROBE_ENV: Readonly<Record<string, string>> = { BPFTRACE_STRLEN: "128", BPFTRACE_MAX_STRLEN: "128" };
+export const PROBE_ENV: Readonly<Record<string, string>> = { BPFTRACE_STRLEN: "128", BPFTRACE_MAX_STRLEN: "128", BPFTRACE_PERF_RB_PAGES: "256" };
 
 export type SupervisorState = "starting" | "attached" | "down" | "stopped";
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { KillAssembler, type DropReason } from "../../../src/decode/assemble.ts";
+import { DECISION_IDLE_NS, KillAssembler, type DropReason } from "../../../src/decode/assemble.ts";
 import { decodeBpftraceLine } from "../../../src/decode/bpftrace-line.ts";
 import { decodeRecord, type ProbeRecord } from "../../../src/decode/records.ts";
 import type { KernelKill } from "../../../src/types.ts";
@@ -46,6 +46,8 @@ interface MarkOpts {
   stack?: string;
 }
 const MEMCG_STACK = "\n        oom_kill_process+114\n        out_of_memory+532\n        mem_cgroup_out_of_memory+192\n        try_charge_memcg+1058\n";
+/** A memory.oom.group member's mark: killed from oom_kill_memcg_member(). */
+const MEMBER_STACK = MEMCG_STACK.replace("oom_kill_process+114", "oom_kill_memcg_member+60\n        mem_cgroup_scan_tasks+150\n        oom_kill_process+114");
 const GLOBAL_STACK = "\n        oom_kill_process+114\n        out_of_memory+532\n        __alloc_pages_may_oom+265\n        __alloc_pages_slowpath+2780\n";
 function mark(o: MarkOpts): ProbeRecord {
   return rec([
@@ -233,18 +235,59 @@ describe("KillAssembler: tracepoint mode", () => {
     expect(kills[0]!.oomCgroupPath).toBeNull();
   });
 
-  test("(i) two marks from one trigger 1 ms apart share a decision id; 10 ms apart they don't", () => {
+  test("(i) without a stack, two marks from one trigger 1 ms apart share a decision id; 10 ms apart they don't", () => {
     const h = harness();
     h.push([
-      mark({ t: 1_000_000_000, victim: 801, trigger: 700 }),
-      mark({ t: 1_001_000_000, victim: 802, trigger: 700 }),
-      mark({ t: 1_011_000_000, victim: 803, trigger: 700 }),
+      mark({ t: 1_000_000_000, victim: 801, trigger: 700, stack: "" }),
+      mark({ t: 1_001_000_000, victim: 802, trigger: 700, stack: "" }),
+      mark({ t: 1_011_000_000, victim: 803, trigger: 700, stack: "" }),
     ]);
     const kills = h.push([exit(2_000_000_000, 801, 801, "a"), exit(2_000_000_001, 802, 802, "b"), exit(2_000_000_002, 803, 803, "c")]);
     expect(kills.map((k) => [k.victim.tid, k.decision])).toEqual([
       [801, "1000000000-700"],
       [802, "1000000000-700"],
       [803, "1011000000-700"],
+    ]);
+  });
+
+  test("(i) with a stack, group members join their trigger's decision however slow the kill loop; a chosen victim starts a new one", () => {
+    const h = harness();
+    h.push([
+      mark({ t: 1_000_000_000, victim: 801, trigger: 700 }),
+      // Each member's "Killed process" line on a serial console: tens of ms apart, 2.5 s in all.
+      mark({ t: 1_040_000_000, victim: 802, trigger: 700, stack: MEMBER_STACK }),
+      mark({ t: 3_500_000_000, victim: 803, trigger: 700, stack: MEMBER_STACK }),
+      // The same trigger's next OOM, 1 ms later: a new decision, since it is a chosen victim's mark.
+      mark({ t: 3_501_000_000, victim: 804, trigger: 700 }),
+    ]);
+    const kills = h.a.flush(true);
+    expect(kills.map((k) => [k.victim.tid, k.decision])).toEqual([
+      [801, "1000000000-700"],
+      [802, "1000000000-700"],
+      [803, "1000000000-700"],
+      [804, "3501000000-700"],
+    ]);
+  });
+
+  test("(i) group members take the OOM cgroup from the decision's first mark: by their turn, earlier victims freed memory", () => {
+    const h = harness();
+    const ctr = (usage: number): [string, number, number][] => [["ctr", usage, 6144], ["pod", 7000, UNLIMITED], ROOT];
+    const kills = h.push([
+      ...chain("t", 1_000, 700, ctr(6144)),
+      mark({ t: 1_000, victim: 700, trigger: 700 }),
+      ...chain("t", 2_000, 700, ctr(3000)),
+      mark({ t: 2_000, victim: 801, trigger: 700, stack: MEMBER_STACK }),
+      ...chain("t", 3_000, 700, ctr(1000)),
+      mark({ t: 3_000, victim: 802, trigger: 700, stack: MEMBER_STACK }),
+      ...chain("v", 4_000, 801, ctr(900)),
+      exit(4_000, 801, 801, "a"),
+      ...chain("v", 5_000, 802, ctr(800)),
+      exit(5_000, 802, 802, "b"),
+    ]);
+    expect(kills.map((k) => [k.victim.tid, k.decision, k.cgroupPath, k.oomCgroupPath])).toEqual([
+      [700, "1000-700", "/pod/ctr", "/pod/ctr"],
+      [801, "1000-700", "/pod/ctr", "/pod/ctr"],
+      [802, "1000-700", "/pod/ctr", "/pod/ctr"],
     ]);
   });
 
@@ -300,13 +343,52 @@ describe("KillAssembler: rich mode (decision records)", () => {
     });
   });
 
-  test("a mark more than a second after the decision is not covered by it", () => {
+  test("a decision covers its trigger's marks however long the kernel takes to print its report, until the trigger's next decision", () => {
+    const h = harness(5000, "fentry");
+    h.push([
+      dec(1_000, 801, 700, 3, 6144),
+      // 1.8 s of OOM report on the console before the first mark, then members 20 ms apart.
+      mark({ t: 1_800_000_000, victim: 801, trigger: 700, stack: "" }),
+      mark({ t: 1_820_000_000, victim: 802, trigger: 700, stack: "" }),
+      dec(9_000_000_000, 901, 700, 0, 131072),
+      mark({ t: 9_100_000_000, victim: 901, trigger: 700, stack: "" }),
+    ]);
+    const kills = h.a.flush(true);
+    expect(kills.map((k) => [k.victim.tid, k.decision, k.constraint, k.totalPages])).toEqual([
+      [801, "1000-700", "memcg", 6144],
+      [802, "1000-700", "memcg", 6144],
+      [901, "9000000000-700", "global", 131072],
+    ]);
+  });
+
+  test("a mark long after its trigger's last decision activity is not covered by it (the decision record was lost)", () => {
     const h = harness(5000, "kprobe");
-    h.push([dec(1_000, 801, 700, 0, 131072), mark({ t: 1_000 + 1_000_000_000, victim: 801, trigger: 700, stack: "" })]);
+    h.push([
+      dec(1_000, 801, 700, 0, 131072),
+      mark({ t: 2_000, victim: 801, trigger: 700, stack: "" }),
+      mark({ t: 2_000 + DECISION_IDLE_NS, victim: 802, trigger: 700, stack: "" }),
+    ]);
+    const kills = h.a.flush(true);
+    expect(kills.map((k) => [k.victim.tid, k.constraint, k.constraintFrom, k.totalPages])).toEqual([
+      [801, "global", "kernel", 131072],
+      [802, "unknown", "none", null],
+    ]);
+  });
+
+  test("a mark before the decision record of its trigger is not covered by it", () => {
+    const h = harness(5000, "kprobe");
+    h.push([dec(5_000, 801, 700, 0, 131072), mark({ t: 4_000, victim: 801, trigger: 700, stack: "" })]);
     const [k] = h.a.flush(true);
     expect(k!.constraint).toBe("unknown");
-    expect(k!.constraintFrom).toBe("none");
-    expect(k!.totalPages).toBeNull();
+  });
+
+  test("latestNs is the newest kernel time of any record, and ignores older ones arriving late", () => {
+    const h = harness(5000, "kprobe");
+    expect(h.a.latestNs()).toBeNull();
+    h.push([dec(5_000, 801, 700, 0, 131072), mark({ t: 4_000, victim: 801, trigger: 700, stack: "" })]);
+    expect(h.a.latestNs()).toBe(5_000n);
+    h.push([exit(7_000, 801, 801, "x")]);
+    expect(h.a.latestNs()).toBe(7_000n);
   });
 
   test("without an exit, the victim's pid and comm come from the decision", () => {

@@ -38,9 +38,11 @@ function kmsg(pid: number, t: bigint, constraint: Constraint = "memcg"): KernelK
   };
 }
 
-function harness(o: { up?: boolean; pending?: Set<number>; graceMs?: number } = {}) {
+function harness(o: { up?: boolean; pending?: Set<number>; graceMs?: number; watermark?: boolean } = {}) {
   const h = {
     clock: 50_000,
+    /** Kernel time of bpftrace's newest record, when the test tracks it. */
+    seen: null as bigint | null,
     up: o.up ?? true,
     pending: o.pending ?? new Set<number>(),
     confirms: [] as { kmsg: KernelKill; bpf: KernelKill; agree: boolean }[],
@@ -52,6 +54,7 @@ function harness(o: { up?: boolean; pending?: Set<number>; graceMs?: number } = 
     graceMs: o.graceMs ?? 5000,
     bpftraceUp: () => h.up,
     bpftracePending: (tid) => h.pending.has(tid),
+    ...(o.watermark ? { bpftraceSeenNs: () => h.seen, maxHoldMs: 30_000 } : {}),
     onConfirm: (k, b, agree) => h.confirms.push({ kmsg: k, bpf: b, agree }),
     onDuplicate: (late) => h.duplicates.push(late),
   });
@@ -201,5 +204,96 @@ describe("SourceMerger", () => {
     h.m.push(bpf(4042, 512n * S, "unknown"));
     h.m.push(kmsg(4042, 512n * S, "memcg"));
     expect(h.confirms.map((c) => c.agree)).toEqual([true]);
+  });
+
+  test("a group kill's chosen victim, printed twice by the kernel, is one event: both lines held, then bpftrace", () => {
+    const h = harness();
+    const k1 = kmsg(1456, 254n * S);
+    const k2 = kmsg(1456, 256n * S);
+    h.m.push(k1);
+    h.m.push(k2);
+    const b = bpf(1456, 254n * S - 1000n);
+    expect(h.m.push(b)).toEqual([b]);
+    h.clock += 60_000;
+    expect(h.m.flush()).toEqual([]);
+    expect(h.confirms.length).toBe(1);
+  });
+
+  test("a group kill's chosen victim printed twice, and bpftrace never reports it: one kmsg event", () => {
+    const h = harness();
+    const k1 = kmsg(1456, 254n * S);
+    h.m.push(k1);
+    h.clock += 6000;
+    expect(h.m.flush()).toEqual([k1]);
+    expect(h.m.push(kmsg(1456, 256n * S))).toEqual([]);
+    h.clock += 6000;
+    expect(h.m.flush()).toEqual([]);
+    expect(h.duplicates.length).toBe(1);
+  });
+
+  test("while bpftrace's output has not reached the kill's time, kmsg waits past the grace; once it has, it goes out", () => {
+    const h = harness({ watermark: true });
+    const k = kmsg(4042, 512n * S);
+    h.seen = 511n * S;
+    h.m.push(k);
+    h.clock += 20_000;
+    expect(h.m.flush()).toEqual([]);
+    // Records from just after the kill: not yet far enough past it to call it lost.
+    h.seen = 512n * S + 999_999_999n;
+    expect(h.m.flush()).toEqual([]);
+    // bpftrace catches up with records from well after the kill, but not this one: it was lost.
+    h.seen = 513n * S;
+    expect(h.m.flush()).toEqual([k]);
+  });
+
+  test("the clocks' offset, learnt from the last kill both reported, is taken off bpftrace's watermark", () => {
+    const h = harness({ watermark: true });
+    // bpftrace's clock runs 3 s ahead of kmsg's here.
+    const b1 = bpf(4041, 503n * S);
+    h.m.push(b1);
+    h.m.push(kmsg(4041, 500n * S));
+    expect(h.confirms.length).toBe(1);
+    const k = kmsg(4042, 512n * S);
+    h.m.push(k);
+    // 512 s + 2 s on bpftrace's clock is only 511 s on kmsg's: bpftrace is still behind this kill.
+    h.seen = 514n * S;
+    h.clock += 20_000;
+    expect(h.m.flush()).toEqual([]);
+    h.seen = 516n * S;
+    expect(h.m.flush()).toEqual([k]);
+  });
+
+  test("bpftrace behind, then its twin arrives late: one event, from bpftrace, no kmsg event", () => {
+    const h = harness({ watermark: true });
+    h.m.push(kmsg(4042, 512n * S));
+    h.clock += 20_000;
+    expect(h.m.flush()).toEqual([]);
+    const b = bpf(4042, 512n * S - 1000n);
+    h.seen = 512n * S;
+    expect(h.m.push(b)).toEqual([b]);
+    expect(h.m.flush()).toEqual([]);
+    expect(h.confirms.length).toBe(1);
+    expect(h.duplicates).toEqual([]);
+  });
+
+  test("a bpftrace that delivered nothing yet counts as behind, but only up to maxHoldMs", () => {
+    const h = harness({ watermark: true });
+    const k = kmsg(4042, 512n * S);
+    h.m.push(k);
+    h.clock += 29_999;
+    expect(h.m.flush()).toEqual([]);
+    h.clock += 1;
+    expect(h.m.flush()).toEqual([k]);
+  });
+
+  test("a watermark past the kill does not cut the grace short", () => {
+    const h = harness({ watermark: true });
+    h.seen = 900n * S;
+    const k = kmsg(4042, 512n * S);
+    h.m.push(k);
+    h.clock += 4999;
+    expect(h.m.flush()).toEqual([]);
+    h.clock += 1;
+    expect(h.m.flush()).toEqual([k]);
   });
 });

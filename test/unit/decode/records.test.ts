@@ -163,3 +163,9 @@ test("ready: one int after the tag", () => {
   expect(decodeRecord(["ready"]).ok).toBe(false);
   expect(decodeRecord(["ready", "1"]).ok).toBe(false);
 });
+
+test("sym: one string after the tag", () => {
+  expect(decodeRecord(["sym", "_text"])).toEqual({ ok: true, value: { tag: "sym", name: "_text" } });
+  expect(decodeRecord(["sym"]).ok).toBe(false);
+  expect(decodeRecord(["sym", 1]).ok).toBe(false);
+});

@@ -29,10 +29,10 @@ const V024: [number, number, number] = [0, 24, 0];
 const markLine = (script: string) => script.split("\n").find((l) => l.includes(`print(("mark"`))?.trim();
 
 describe("renderProbe, tracepoint mode", () => {
-  test("bpftrace 0.17: args->, str(args->comm), kstack, subsys[4], memory.max, unroll(16), no kprobe", () => {
+  test("bpftrace 0.17: args->, str(args->comm), kstack(16), subsys[4], memory.max, unroll(16), no kprobe", () => {
     const s = renderProbe(features(V017), "tracepoint");
     expect(markLine(s)).toBe(
-      `print(("mark", $t, args->pid, tid, pid, comm, $killed, args->total_vm, args->anon_rss, args->file_rss, args->shmem_rss, args->uid, args->pgtables, args->oom_score_adj, str(args->comm), kstack));`,
+      `print(("mark", $t, args->pid, tid, pid, comm, $killed, args->total_vm, args->anon_rss, args->file_rss, args->shmem_rss, args->uid, args->pgtables, args->oom_score_adj, str(args->comm), kstack(16)));`,
     );
     expect(s).toContain("tracepoint:signal:signal_generate /args->sig == 9 && args->code == 128/");
     expect(s).toContain("@oomtrace_killed[(uint64)args->pid] = nsecs;");
@@ -42,6 +42,13 @@ describe("renderProbe, tracepoint mode", () => {
     expect(s).not.toContain("args.");
     expect(s).not.toContain("kprobe:");
     expect(s).not.toContain("oom_kill_process");
+  });
+
+  test("BEGIN resolves a kernel symbol before it says ready, so that bpftrace loads kallsyms at start, not at the first kill", () => {
+    const s = renderProbe(features(V017), "tracepoint");
+    const begin = s.slice(s.indexOf("BEGIN"), s.indexOf("}", s.indexOf("BEGIN")));
+    expect(begin.indexOf(`print(("sym", ksym(kaddr("_stext"))));`)).toBeGreaterThan(0);
+    expect(begin.indexOf(`print(("sym"`)).toBeLessThan(begin.indexOf(`print(("ready", 1));`));
   });
 
   test("the three chains carry their roles t and v", () => {
@@ -54,28 +61,28 @@ describe("renderProbe, tracepoint mode", () => {
   test("bpftrace 0.23: args. and an empty mark comm (0.21–0.23 read __data_loc strings wrong)", () => {
     const s = renderProbe(features(V023), "tracepoint");
     expect(markLine(s)).toBe(
-      `print(("mark", $t, args.pid, tid, pid, comm, $killed, args.total_vm, args.anon_rss, args.file_rss, args.shmem_rss, args.uid, args.pgtables, args.oom_score_adj, "", kstack));`,
+      `print(("mark", $t, args.pid, tid, pid, comm, $killed, args.total_vm, args.anon_rss, args.file_rss, args.shmem_rss, args.uid, args.pgtables, args.oom_score_adj, "", kstack(16)));`,
     );
     expect(s).not.toContain("args->");
     expect(s).not.toContain("str(args.comm)");
   });
 
   test("bpftrace 0.21.0 is already affected", () => {
-    expect(markLine(renderProbe(features([0, 21, 0]), "tracepoint"))).toContain(`args.oom_score_adj, "", kstack));`);
+    expect(markLine(renderProbe(features([0, 21, 0]), "tracepoint"))).toContain(`args.oom_score_adj, "", kstack(16)));`);
   });
 
   test("bpftrace 0.24 reads the comm again", () => {
-    expect(markLine(renderProbe(features(V024), "tracepoint"))).toContain(`args.oom_score_adj, str(args.comm), kstack));`);
+    expect(markLine(renderProbe(features(V024), "tracepoint"))).toContain(`args.oom_score_adj, str(args.comm), kstack(16)));`);
   });
 
   test("old-kernel fields (only pid): the memory fields are -1 and the comm is empty", () => {
     const s = renderProbe(features(V017, { markVictimFields: ["pid"] }), "tracepoint");
-    expect(markLine(s)).toBe(`print(("mark", $t, args->pid, tid, pid, comm, $killed, -1, -1, -1, -1, -1, -1, -1, "", kstack));`);
+    expect(markLine(s)).toBe(`print(("mark", $t, args->pid, tid, pid, comm, $killed, -1, -1, -1, -1, -1, -1, -1, "", kstack(16)));`);
   });
 
   test("a kernel with comm but only part of the memory fields → all -1", () => {
     const s = renderProbe(features(V017, { markVictimFields: ["pid", "comm", "total_vm", "anon_rss"] }), "tracepoint");
-    expect(markLine(s)).toBe(`print(("mark", $t, args->pid, tid, pid, comm, $killed, -1, -1, -1, -1, -1, -1, -1, str(args->comm), kstack));`);
+    expect(markLine(s)).toBe(`print(("mark", $t, args->pid, tid, pid, comm, $killed, -1, -1, -1, -1, -1, -1, -1, str(args->comm), kstack(16)));`);
   });
 
   test(`pageCounterMax "limit" (before 4.16) → memory.limit`, () => {
@@ -98,6 +105,8 @@ describe("renderProbe, decision modes", () => {
     expect(s).toContain(`print(("dec", $t, $v->pid, $v->tgid, $v->comm, tid, pid, comm, $oc->constraint, $oc->totalpages, $oc->order));`);
     expect(markLine(s)).toEndWith(`str(args->comm), ""));`);
     expect(s).not.toContain("kstack");
+    // No stack to symbolize: no kallsyms warm-up either.
+    expect(s).not.toContain("ksym");
   });
 
   test("fentry with 0.17 → kfunc:oom_kill_process and args->oc", () => {
