@@ -33,7 +33,7 @@ const plan = quick
 export type Plan = typeof plan;
 
 const NODE = "bench-node";
-const TRIXIE_WRAPPER = "/var/cache/oomtrace/bpftrace-0.23";
+const TRIXIE_WRAPPER = `${process.env.OOMTRACE_CACHE || "/var/cache/oomtrace"}/bpftrace-0.23`;
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
 // `--render FILE`: rewrite the report from the figures a run saved, without measuring again.
