@@ -862,7 +862,7 @@ function stageAgent(): string {
 async function warmHostCache(): Promise<void> {
   const files = [AGENT, "/usr/bin/bpftrace", "/usr/bin/python3.11"];
   const glob = new Bun.Glob("{libLLVM,libclang-cpp,libbpf,libbcc}*.so*");
-  for (const dir of ["/usr/lib/x86_64-linux-gnu", `${process.env.OOMTRACE_CACHE || "/var/cache/oomtrace"}/trixie-root/usr/lib/x86_64-linux-gnu`]) {
+  for (const dir of ["/usr/lib/x86_64-linux-gnu", `${CACHE}/trixie-root/usr/lib/x86_64-linux-gnu`]) {
     if (existsSync(dir)) for (const f of glob.scanSync({ cwd: dir, followSymlinks: false })) files.push(join(dir, f));
   }
   await Bun.spawn(["cat", ...files.filter(existsSync)], { stdout: "ignore", stderr: "ignore" }).exited;
