@@ -1,7 +1,7 @@
 // OomEvents for unit tests, named the way the agent names them (withNames), so tests see the real shape.
 import { parseCgroupPath } from "../../src/attribute/cgroup-path.ts";
 import { withNames } from "../../src/attribute/names.ts";
-import type { Constraint, KernelKill, OomEvent, WorkloadNames } from "../../src/types.ts";
+import type { CgroupIdentity, Constraint, KernelKill, OomEvent, WorkloadNames } from "../../src/types.ts";
 
 export const POD_UID = "0b2c7e4a-58c1-4a3e-9d1f-2f3b6c7d8e9f";
 export const CONTAINER_ID = "abfbf277763b4ba2b4f6d1e7c0f3a9e2d5c8b1a4f7e0d3c6b9a2f5e8d1c4b7a0";
@@ -53,3 +53,13 @@ export function oomEvent(
   };
   return withNames(event, names);
 }
+
+/** A container-level kubelet identity with only the ids the cgroup path gives (no names). */
+export const containerIdentity = (uid: string | null, cid: string | null): CgroupIdentity => ({
+  workload: "kubernetes",
+  pod: uid ? { uid, qos: "burstable", namespace: null, name: null } : null,
+  container: cid ? { id: cid, runtime: null, name: null } : null,
+  sandbox: null,
+  unit: null,
+  level: "container",
+});

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { PodIndex, stripRuntime, summarize } from "../../../src/kube/pod-index.ts";
-import type { CgroupIdentity } from "../../../src/types.ts";
+import { containerIdentity } from "../../helpers/events.ts";
 
 type Obj = Record<string, any>;
 const UID = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
@@ -24,14 +24,6 @@ function pod(over: Obj = {}): Obj {
   };
 }
 
-const ident = (uid: string | null, cid: string | null): CgroupIdentity => ({
-  workload: "kubernetes",
-  pod: uid ? { uid, qos: "burstable", namespace: null, name: null } : null,
-  container: cid ? { id: cid, runtime: null, name: null } : null,
-  sandbox: null,
-  unit: null,
-  level: "container",
-});
 
 describe("stripRuntime", () => {
   test("takes the id out of each runtime's URI", () => {
@@ -67,21 +59,21 @@ describe("PodIndex", () => {
   test("looks up by pod uid and by container id, with names, labels and image", () => {
     const ix = new PodIndex();
     expect(ix.upsert(pod())).toBe(true);
-    const byUid = ix.lookup(ident(UID, ID("a")))!;
+    const byUid = ix.lookup(containerIdentity(UID, ID("a")))!;
     expect(byUid).toEqual({
       source: "apiserver",
       pod: { uid: UID, namespace: "shop", name: "web-1", labels: { app: "web" } },
       container: { id: ID("a"), name: "app", image: "registry/app:1" },
     });
-    expect(ix.lookup(ident(null, ID("d")))!.container!.name).toBe("debug");
-    expect(ix.lookup(ident(null, ID("e")))).toBeNull();
-    expect(ix.lookup(ident("11111111-2222-4333-8444-555555555555", null))).toBeNull();
+    expect(ix.lookup(containerIdentity(null, ID("d")))!.container!.name).toBe("debug");
+    expect(ix.lookup(containerIdentity(null, ID("e")))).toBeNull();
+    expect(ix.lookup(containerIdentity("11111111-2222-4333-8444-555555555555", null))).toBeNull();
   });
 
   test("a container id the pod does not list yet names the pod but not the container", () => {
     const ix = new PodIndex();
     ix.upsert(pod());
-    expect(ix.lookup(ident(UID, ID("f")))!.container).toEqual({ id: ID("f"), name: null, image: null });
+    expect(ix.lookup(containerIdentity(UID, ID("f")))!.container).toEqual({ id: ID("f"), name: null, image: null });
   });
 
   test("a deleted pod keeps naming kills for keepGoneMs, then is forgotten", () => {
@@ -90,10 +82,10 @@ describe("PodIndex", () => {
     ix.remove(pod(), 5000);
     expect(ix.isGone(UID)).toBe(true);
     ix.expire(5999);
-    expect(ix.lookup(ident(UID, null))?.pod.name).toBe("web-1");
+    expect(ix.lookup(containerIdentity(UID, null))?.pod.name).toBe("web-1");
     ix.expire(6000);
-    expect(ix.lookup(ident(UID, null))).toBeNull();
-    expect(ix.lookup(ident(null, ID("a")))).toBeNull();
+    expect(ix.lookup(containerIdentity(UID, null))).toBeNull();
+    expect(ix.lookup(containerIdentity(null, ID("a")))).toBeNull();
     expect(ix.size).toBe(0);
   });
 
@@ -110,17 +102,17 @@ describe("PodIndex", () => {
     const ix = new PodIndex();
     const hexId = (i: number) => i.toString(16).padStart(64, "0");
     for (let i = 0; i < 100; i++) ix.upsert(pod({ status: { containerStatuses: [{ name: "app", containerID: `containerd://${hexId(i)}` }], initContainerStatuses: [], ephemeralContainerStatuses: [] } }));
-    expect(ix.lookup(ident(null, hexId(99)))!.container!.name).toBe("app");
-    expect(ix.lookup(ident(null, hexId(83)))!.container!.name).toBe("app");
-    expect(ix.lookup(ident(null, hexId(82)))).toBeNull();
-    expect(ix.lookup(ident(null, ID("a")))).toBeNull();
+    expect(ix.lookup(containerIdentity(null, hexId(99)))!.container!.name).toBe("app");
+    expect(ix.lookup(containerIdentity(null, hexId(83)))!.container!.name).toBe("app");
+    expect(ix.lookup(containerIdentity(null, hexId(82)))).toBeNull();
+    expect(ix.lookup(containerIdentity(null, ID("a")))).toBeNull();
   });
 
   test("container ids of replaced containers stay with the pod", () => {
     const ix = new PodIndex();
     ix.upsert(pod());
     ix.upsert(pod({ status: { containerStatuses: [{ name: "app", containerID: `containerd://${ID("9")}` }] } }));
-    expect(ix.lookup(ident(null, ID("a")))!.pod.name).toBe("web-1");
-    expect(ix.lookup(ident(null, ID("9")))!.container!.name).toBe("app");
+    expect(ix.lookup(containerIdentity(null, ID("a")))!.pod.name).toBe("web-1");
+    expect(ix.lookup(containerIdentity(null, ID("9")))!.container!.name).toBe("app");
   });
 });

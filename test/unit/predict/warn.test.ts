@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { fitGrowth, SampleWindow, timeToOom } from "../../../src/predict/growth.ts";
 import { containerKey, ContainerPressure, Episode, pressureReasons, SUSTAINED_SAMPLES, WarningLinks, type PressureThresholds } from "../../../src/predict/warn.ts";
-import type { CgroupIdentity, MemorySample, PressureEvent, TimeToOom } from "../../../src/types.ts";
+import type { MemorySample, PressureEvent, TimeToOom } from "../../../src/types.ts";
+import { containerIdentity } from "../../helpers/events.ts";
 
 const MiB = 1 << 20;
 const TH: PressureThresholds = { timeToOomSeconds: 300, minConfidence: 0.5, usageRatio: 0.9, psiFullAvg10: 10 };
@@ -105,20 +106,12 @@ describe("ContainerPressure", () => {
 
 const UID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 const CID = "a".repeat(64);
-const identity = (uid: string | null, cid: string | null): CgroupIdentity => ({
-  workload: "kubernetes",
-  pod: uid ? { uid, qos: "burstable", namespace: null, name: null } : null,
-  container: cid ? { id: cid, runtime: null, name: null } : null,
-  sandbox: null,
-  unit: null,
-  level: "container",
-});
 
 describe("containerKey", () => {
   test("needs both the pod UID and the container id", () => {
-    expect(containerKey(identity(UID, CID))).toBe(`${UID}/${CID}`);
-    expect(containerKey(identity(UID, null))).toBeNull();
-    expect(containerKey(identity(null, CID))).toBeNull();
+    expect(containerKey(containerIdentity(UID, CID))).toBe(`${UID}/${CID}`);
+    expect(containerKey(containerIdentity(UID, null))).toBeNull();
+    expect(containerKey(containerIdentity(null, CID))).toBeNull();
     expect(containerKey(null)).toBeNull();
   });
 });
@@ -128,7 +121,7 @@ describe("WarningLinks", () => {
     time: new Date(ms),
     node: "n",
     cgroupPath: "/kubepods",
-    identity: identity(UID, CID),
+    identity: containerIdentity(UID, CID),
     names: null,
     reasons: ["time_to_oom"],
     sample: sample(50 * MiB),
