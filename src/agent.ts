@@ -6,6 +6,7 @@ import type { RunConfig } from "./config/run.ts";
 import { kernelTimeToDate, sampleClock, type ClockSample } from "./clock.ts";
 import { parseCgroupPath, oomScope } from "./attribute/cgroup-path.ts";
 import { resolveNames, withNames } from "./attribute/names.ts";
+import { criResolver } from "./cri/index.ts";
 import { KillAssembler } from "./decode/assemble.ts";
 import { SourceMerger } from "./decode/merge.ts";
 import { detectFeatures } from "./probe/detect.ts";
@@ -69,6 +70,8 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
 
   // Name sources beyond the cgroup path, most trusted first (API server pod cache, then CRI).
   const resolvers: NameResolver[] = [];
+  const cri = criResolver(cfg, metrics, log);
+  if (cri) resolvers.push(cri);
 
   // Events waiting for names; stop() lets them go out before the sinks close.
   const naming = new Set<Promise<void>>();
@@ -206,6 +209,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
       deliver(merger.flush());
       await Promise.all(naming);
       server?.stop();
+      cri?.stop();
       for (const s of sinks) await s.close?.();
     },
   };

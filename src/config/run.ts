@@ -1,6 +1,8 @@
 // `oomtrace run` options: citty definitions, environment fallbacks and validation (pure).
 import { LOG_LEVELS, type LogFormat, type LogLevelName } from "../log.ts";
 import { PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
+import { ConfigError } from "./errors.ts";
+import { criArgs, resolveCriConfig, type CriConfig } from "./cri.ts";
 
 export const runArgs = {
   "node-name": { type: "string", description: "Node name put on every event [env NODE_NAME; default: hostname]" },
@@ -27,6 +29,7 @@ export const runArgs = {
     default: "2000",
     description: "Milliseconds a kill in a pod no name source knows yet waits for its names before going out without them [env OOMTRACE_NAME_WAIT]",
   },
+  ...criArgs,
 } as const;
 
 export interface RunConfig {
@@ -42,11 +45,10 @@ export interface RunConfig {
   kmsg: boolean;
   hostRoot: string;
   nameWaitMs: number;
+  cri: CriConfig;
 }
 
-export class ConfigError extends Error {
-  readonly code = "E_CONFIG";
-}
+export { ConfigError };
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
@@ -99,5 +101,6 @@ export function resolveRunConfig(
     kmsg: args.kmsg !== false,
     hostRoot: pick("host-root", "OOMTRACE_HOST_ROOT") || "/",
     nameWaitMs: milliseconds("name-wait", pick("name-wait", "OOMTRACE_NAME_WAIT"), 60_000),
+    cri: resolveCriConfig(pick, args),
   };
 }

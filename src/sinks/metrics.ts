@@ -15,6 +15,7 @@ export class Metrics {
   private readonly probeUp: Gauge<"mode">;
   private readonly buildInfo: Gauge<"version" | "bpftrace_version" | "probe">;
   private readonly confirmations: Counter<"result">;
+  private readonly criRequests: Counter<"call" | "outcome">;
 
   constructor(opts: { podLabels: boolean }) {
     const registers = [this.registry];
@@ -68,6 +69,12 @@ export class Metrics {
       labelNames: ["result"],
       registers,
     });
+    this.criRequests = new Counter({
+      name: "oomtrace_cri_requests_total",
+      help: "Calls to the container runtime (CRI), by outcome: ok, not_found, unavailable, deadline, malformed or error.",
+      labelNames: ["call", "outcome"],
+      registers,
+    });
   }
 
   pipeline(stage: Stage, outcome: Outcome, reason = ""): void {
@@ -94,6 +101,10 @@ export class Metrics {
 
   confirmation(agree: boolean): void {
     this.confirmations.inc({ result: agree ? "agree" : "disagree" });
+  }
+
+  criRequest(call: string, outcome: string): void {
+    this.criRequests.inc({ call, outcome });
   }
 
   /** The sink that counts kills. */

@@ -35,6 +35,7 @@ describe("resolveRunConfig", () => {
       kmsg: true,
       hostRoot: "/",
       nameWaitMs: 2000,
+      cri: { endpoint: "auto", resyncMs: 10000 },
     });
   });
 

@@ -1,0 +1,190 @@
+// Names from the container runtime (CRI): a cache filled by listing, asked by id at a kill.
+// Answers are kept a while after the runtime forgets a container, so a pod removed right
+// after its kill is still named. A runtime that is down or slow costs an event its names, never the event.
+import type { CgroupIdentity, NameResolver, WorkloadNames } from "../types.ts";
+import type { CriCalls, CriFailure } from "./client.ts";
+import { CriError } from "./client.ts";
+import type { CriContainer, CriSandbox } from "./messages.ts";
+import { containerNames, KUBELET_LABELS, sandboxNames, type Refusal } from "./names.ts";
+
+export type CallOutcome = "ok" | "not_found" | CriFailure;
+
+export interface CriNamesOptions {
+  /** Makes the client once a socket is there; null while there is none (it is asked again at each resync). */
+  connect: () => CriCalls | null;
+  /** Milliseconds between full listings. */
+  resyncMs: number;
+  /** Milliseconds the names of a container the runtime no longer lists are kept. */
+  keepMs: number;
+  now?: () => number;
+  onCall: (call: string, outcome: CallOutcome) => void;
+  onRefused: (reason: Refusal) => void;
+  log: { info(m: string): void; warn(m: string): void; debug(m: string): void };
+}
+
+interface Kept<T> {
+  value: T;
+  /** When a listing first missed it; null while the runtime lists it. */
+  goneSince: number | null;
+}
+
+/** A listing gets this long; it runs in the background, so it may take longer than --name-wait. */
+const LIST_TIMEOUT_MS = 10_000;
+
+export class CriNames implements NameResolver {
+  readonly source = "cri" as const;
+  private client: CriCalls | null = null;
+  private readonly containers = new Map<string, Kept<CriContainer>>();
+  private readonly sandboxes = new Map<string, Kept<CriSandbox>>();
+  private readonly inflight = new Map<string, Promise<WorkloadNames | null>>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private reachable: boolean | null = null;
+  private syncing = false;
+  private readonly now: () => number;
+
+  constructor(private readonly o: CriNamesOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    void this.sync();
+    this.timer = setInterval(() => void this.sync(), this.o.resyncMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.client?.close();
+  }
+
+  lookup(id: CgroupIdentity): WorkloadNames | null {
+    const cid = id.container?.id;
+    if (cid) {
+      const c = this.containers.get(cid)?.value;
+      if (c) return this.accept(containerNames(c, this.sandboxFor(c)));
+      // The pause container's cgroup is named by the sandbox id.
+      const s = this.sandboxes.get(cid)?.value;
+      return s ? this.accept(sandboxNames(s)) : null;
+    }
+    const uid = id.pod?.uid;
+    const s = uid ? this.sandboxByUid(uid) : null;
+    return s ? this.accept(sandboxNames(s)) : null;
+  }
+
+  resolve(id: CgroupIdentity, deadline: number): Promise<WorkloadNames | null> {
+    const key = id.container?.id ?? `pod:${id.pod?.uid ?? ""}`;
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = this.ask(id, deadline).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    return p;
+  }
+
+  /** Full listing: refreshes every answer, marks what the runtime no longer lists, drops what was gone too long. */
+  async sync(): Promise<void> {
+    const client = this.connected();
+    // A hung runtime must not pile up listings.
+    if (!client || this.syncing) return;
+    this.syncing = true;
+    const deadline = this.now() + LIST_TIMEOUT_MS;
+    const [sandboxes, containers] = await Promise.all([
+      this.counted("ListPodSandbox", client.listPodSandbox(deadline)),
+      this.counted("ListContainers", client.listContainers(deadline)),
+    ]).finally(() => (this.syncing = false));
+    const at = this.now();
+    if (sandboxes) this.refresh(this.sandboxes, sandboxes, at);
+    if (containers) this.refresh(this.containers, containers, at);
+    if (sandboxes && containers) this.o.log.debug(`cri: listed ${sandboxes.length} pod sandboxes and ${containers.length} containers`);
+  }
+
+  private async ask(id: CgroupIdentity, deadline: number): Promise<WorkloadNames | null> {
+    const client = this.connected();
+    if (!client) return null;
+    const cid = id.container?.id;
+    if (cid) {
+      const c = await this.counted("ContainerStatus", client.containerStatus(cid, deadline));
+      if (c) {
+        // ContainerStatus has no sandbox id; keep the one a listing found.
+        this.containers.set(cid, { value: { ...c, sandboxId: this.containers.get(cid)?.value.sandboxId ?? null }, goneSince: null });
+        const uid = c.labels[KUBELET_LABELS.podUid];
+        if (uid && !this.sandboxByUid(uid)) {
+          const found = await this.counted("ListPodSandbox", client.listPodSandbox(deadline, { [KUBELET_LABELS.podUid]: uid }));
+          for (const s of found ?? []) this.sandboxes.set(s.id, { value: s, goneSince: null });
+        }
+      } else if (c === null) {
+        const s = await this.counted("PodSandboxStatus", client.podSandboxStatus(cid, deadline));
+        if (s) this.sandboxes.set(s.id, { value: s, goneSince: null });
+      }
+    } else if (id.pod?.uid) {
+      const found = await this.counted("ListPodSandbox", client.listPodSandbox(deadline, { [KUBELET_LABELS.podUid]: id.pod.uid }));
+      for (const s of found ?? []) this.sandboxes.set(s.id, { value: s, goneSince: null });
+    }
+    return this.lookup(id);
+  }
+
+  /** The call's answer (null for "no such object"), or undefined when it failed; every outcome is counted. */
+  private async counted<T>(call: string, p: Promise<T>): Promise<T | undefined> {
+    try {
+      const v = await p;
+      this.o.onCall(call, v === null ? "not_found" : "ok");
+      this.reachableNow(true, "");
+      return v;
+    } catch (e) {
+      const reason = e instanceof CriError ? e.reason : "error";
+      this.o.onCall(call, reason);
+      if (reason === "unavailable" || reason === "deadline") this.reachableNow(false, (e as Error).message);
+      else this.o.log.warn(`${(e as Error).message}; the kill goes out without the runtime's names`);
+      return undefined;
+    }
+  }
+
+  /** Logs only the changes between reachable and not, so a runtime that is down does not flood the log. */
+  private reachableNow(up: boolean, why: string): void {
+    if (this.reachable === up) return;
+    this.reachable = up;
+    if (up) this.o.log.info("cri: the container runtime answers");
+    else this.o.log.warn(`cri: the container runtime does not answer (${why}); kills go out without its names until it does`);
+  }
+
+  private connected(): CriCalls | null {
+    this.client ??= this.o.connect();
+    return this.client;
+  }
+
+  private refresh<T extends { id: string }>(map: Map<string, Kept<T>>, listed: T[], at: number): void {
+    const seen = new Set<string>();
+    for (const v of listed) {
+      seen.add(v.id);
+      // A listing's sandbox id outlives a later ContainerStatus answer, which has none.
+      map.set(v.id, { value: v, goneSince: null });
+    }
+    for (const [id, kept] of map) {
+      if (seen.has(id)) continue;
+      kept.goneSince ??= at;
+      if (at - kept.goneSince >= this.o.keepMs) map.delete(id);
+    }
+  }
+
+  private sandboxFor(c: CriContainer): CriSandbox | null {
+    const byId = c.sandboxId ? this.sandboxes.get(c.sandboxId)?.value : undefined;
+    if (byId) return byId;
+    const uid = c.labels[KUBELET_LABELS.podUid];
+    return uid ? this.sandboxByUid(uid) : null;
+  }
+
+  /** The newest sandbox of a pod (a pod whose sandbox was recreated has several). */
+  private sandboxByUid(uid: string): CriSandbox | null {
+    let best: Kept<CriSandbox> | null = null;
+    for (const kept of this.sandboxes.values()) {
+      if (kept.value.uid !== uid) continue;
+      if (!best || (best.goneSince !== null && kept.goneSince === null)) best = kept;
+    }
+    return best?.value ?? null;
+  }
+
+  private accept(n: WorkloadNames | Refusal): WorkloadNames | null {
+    if (typeof n !== "string") return n;
+    this.o.onRefused(n);
+    return null;
+  }
+}
