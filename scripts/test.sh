@@ -3,8 +3,9 @@
 # The last line is the summary: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-# The tests' own needs: python3 for memory hogs, debootstrap for the bpftrace 0.23 root.
-bash scripts/setup.sh python3 debootstrap || { echo "setup failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+# The tests' own needs: python3 for memory hogs, debootstrap for the bpftrace 0.23 root,
+# containerd, runc and busybox-static for the real container runtime of the CRI tests.
+bash scripts/setup.sh python3 debootstrap containerd runc busybox-static || { echo "setup failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 # bpftrace 0.23 from a Debian trixie root, for the tests that run both versions.
 OOMTRACE_BPFTRACE_023=$(bash scripts/bpftrace-trixie.sh | tail -n 1) || OOMTRACE_BPFTRACE_023=""
 export OOMTRACE_BPFTRACE_023

@@ -45,6 +45,7 @@ state = "${dir}/state"
       runtime_type = "io.containerd.runc.v2"
       [${cri}.containerd.runtimes.runc.options]
         SystemdCgroup = false
+        Root = "${dir}/runc"
 `;
 }
 
@@ -116,8 +117,9 @@ export class Containerd {
   private proc: Subprocess | null = null;
   private log = "";
 
-  /** Starts containerd and waits until its CRI service answers. */
+  /** Starts containerd (unless it runs) and waits until its CRI service answers. */
   async start(): Promise<void> {
+    if (this.proc) return;
     writeFileSync(join(this.dir, "config.toml"), config(this.dir));
     const p = Bun.spawn(["containerd", "--config", join(this.dir, "config.toml")], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     this.proc = p;

@@ -1,7 +1,7 @@
 // What kubelet does through CRI, done from the test: pod sandboxes with kubelet's labels and a
 // kubelet-shaped cgroup parent (cgroupfs driver), then containers with a memory limit.
 // Requests are built with the agent's own wire writer; the real containerd is what checks them.
-import { Client, credentials, type ServiceError } from "@grpc/grpc-js";
+import { Client, credentials, status, type ServiceError } from "@grpc/grpc-js";
 import { readdirSync, rmdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { SERVICE } from "../../src/cri/messages.ts";
@@ -33,10 +33,22 @@ export class Kubelet {
   readonly base = `oomtrace-cri-${randomHex(8)}`;
 
   constructor(socket: string) {
-    this.client = new Client(`unix://${socket}`, credentials.createInsecure());
+    this.client = new Client(`unix://${socket}`, credentials.createInsecure(), { "grpc.max_reconnect_backoff_ms": 2000 });
   }
 
-  private call(method: string, req: Writer, timeoutMs = 60_000): Promise<Message> {
+  /** One CRI call; retried while the runtime is unavailable (restarting), as kubelet would. */
+  private async call(method: string, req: Writer, timeoutMs = 60_000): Promise<Message> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await this.once(method, req, timeoutMs);
+      } catch (e) {
+        if ((e as ServiceError).code !== status.UNAVAILABLE || tries >= 50) throw new Error(`${method}: ${(e as Error).message}`);
+        await Bun.sleep(200);
+      }
+    }
+  }
+
+  private once(method: string, req: Writer, timeoutMs: number): Promise<Message> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest<Buffer, Buffer>(
         `${SERVICE}/${method}`,
@@ -44,7 +56,7 @@ export class Kubelet {
         (b) => b,
         Buffer.from(req.finish()),
         { deadline: Date.now() + timeoutMs },
-        (err: ServiceError | null, reply?: Buffer) => (err ? reject(new Error(`${method}: ${err.message}`)) : resolve(Message.parse(reply!))),
+        (err: ServiceError | null, reply?: Buffer) => (err ? reject(err) : resolve(Message.parse(reply!))),
       );
     });
   }

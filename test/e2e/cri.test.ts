@@ -1,0 +1,145 @@
+// The compiled agent names pods through a real containerd (CRI), with no API server configured.
+// Pods and containers are made the way kubelet makes them, through CRI; every OOM is a real memcg
+// kill inside a container's memory limit, under the test's own memory cgroup.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { AgentProcess, type NdjsonEvent } from "../helpers/agent.ts";
+import { Containerd, containerdMissing } from "../helpers/containerd.ts";
+import { Kubelet, type Pod, type Qos } from "../helpers/kubelet.ts";
+import { CriClient } from "../../src/cri/client.ts";
+
+const MiB = 1 << 20;
+const HOG = ["/bin/tail", "/dev/zero"];
+/** Runs for `s` seconds before growing: time for the test to act (stop the runtime) or the agent to list it. */
+const lateHog = (s: number) => ["/bin/sh", "-c", `sleep ${s}; exec tail /dev/zero`];
+
+describe("compiled agent names pods through a real containerd (CRI), no API server", () => {
+  const ctd = new Containerd();
+  let kubelet: Kubelet;
+  let agent: AgentProcess;
+  const agents: AgentProcess[] = [];
+  const pods: Pod[] = [];
+
+  const runPod = async (qos: Qos, labels?: Record<string, string>) => {
+    const pod = await kubelet.runPod(qos, labels);
+    pods.push(pod);
+    return pod;
+  };
+  const startAgent = async (args: string[]) => {
+    const a = new AgentProcess(["--cri-endpoint", `unix://${ctd.socket}`, ...args]);
+    agents.push(a);
+    await a.attached();
+    await a.waitFor("the first CRI listing", () => a.logs.some((l) => String(l.msg).startsWith("cri: listed")));
+    return a;
+  };
+  const eventFor = (a: AgentProcess, containerId: string, timeoutMs = 60_000): Promise<NdjsonEvent> =>
+    a.waitFor(`event for container ${containerId.slice(0, 12)}`, () => a.events.find((e) => e.container.id === containerId), timeoutMs);
+
+  beforeAll(async () => {
+    const missing = containerdMissing();
+    if (missing) throw new Error(`${missing}: scripts/test.sh installs it`);
+    await ctd.start();
+    await ctd.importImage();
+    kubelet = new Kubelet(ctd.socket);
+    agent = await startAgent(["--cri-resync", "1000"]);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const a of agents) await a.stop();
+    await ctd.start().catch(() => {});
+    for (const pod of pods) await kubelet?.removePod(pod).catch(() => {});
+    kubelet?.close();
+    await ctd.remove();
+    kubelet?.removeTree();
+  }, 120_000);
+
+  for (const qos of ["burstable", "besteffort", "guaranteed"] as const) {
+    test(`${qos} pod: namespace, pod, container, pod UID and container id from CRI alone`, async () => {
+      const pod = await runPod(qos, { app: "web" });
+      const id = await kubelet.startContainer(pod, "hog", HOG, 32 * MiB);
+      expect(await kubelet.exited(id)).toBe("OOMKilled");
+      const e = await eventFor(agent, id);
+      expect(e.constraint).toBe("memcg");
+      expect(e.scope).toBe("container");
+      expect(e.victim.comm).toBe("tail");
+      expect(e.cgroup.path).toBe(join(pod.cgroupParent, id));
+      expect(e.container).toEqual({ id, runtime: null, name: "hog" });
+      expect(e.pod).toEqual({ uid: pod.uid, qos, namespace: pod.namespace, name: pod.name, named_by: "cri" });
+    });
+  }
+
+  test("a container restarted right after its kill: the kill keeps the killed container's id and names", async () => {
+    const pod = await runPod("burstable");
+    const first = await kubelet.startContainer(pod, "hog", HOG, 32 * MiB);
+    expect(await kubelet.exited(first)).toBe("OOMKilled");
+    // What kubelet does next: the same container again, attempt 1, new id; it is killed too.
+    const second = await kubelet.startContainer(pod, "hog", HOG, 32 * MiB, 1);
+    expect(second).not.toBe(first);
+    const [e1, e2] = [await eventFor(agent, first), await eventFor(agent, second)];
+    for (const [e, id] of [
+      [e1, first],
+      [e2, second],
+    ] as const) {
+      expect(e.cgroup.path).toBe(join(pod.cgroupParent, id));
+      expect(e.container).toEqual({ id, runtime: null, name: "hog" });
+      expect(e.pod).toMatchObject({ uid: pod.uid, name: pod.name, namespace: pod.namespace, named_by: "cri" });
+    }
+  });
+
+  test("a pod removed right after its kill is still named, from the cache", async () => {
+    const pod = await runPod("besteffort");
+    const listings = () => agent.logs.filter((l) => String(l.msg).startsWith("cri: listed")).length;
+    const before = listings();
+    const id = await kubelet.startContainer(pod, "worker", lateHog(3), 32 * MiB);
+    // Two listings after the start: the second began after the container existed.
+    await agent.waitFor("two CRI listings", () => listings() >= before + 2);
+    expect(await kubelet.exited(id)).toBe("OOMKilled");
+    await kubelet.removePod(pod);
+    pods.splice(pods.indexOf(pod), 1);
+    const probe = new CriClient(ctd.socket);
+    expect(await probe.containerStatus(id, Date.now() + 5000)).toBeNull();
+    probe.close();
+    const e = await eventFor(agent, id);
+    expect(e.container).toEqual({ id, runtime: null, name: "worker" });
+    expect(e.pod).toMatchObject({ uid: pod.uid, name: pod.name, namespace: pod.namespace, named_by: "cri" });
+  });
+
+  test("the runtime frozen, then stopped, during a kill: the event goes out without names, counted; names come back with the runtime", async () => {
+    // Lists only at start, so these containers are unknown to it until it asks.
+    const b = await startAgent(["--cri-resync", "3600000", "--name-wait", "2000"]);
+    const requests = async (outcome: string) => {
+      const m = new RegExp(`^oomtrace_cri_requests_total\\{call="ContainerStatus",outcome="${outcome}"\\} (\\d+)`, "m").exec(await b.metrics());
+      return m ? Number(m[1]) : 0;
+    };
+
+    // Frozen (SIGSTOP): connections are accepted and never answered; the deadline must let the event go.
+    const frozenPod = await runPod("burstable");
+    const frozen = await kubelet.startContainer(frozenPod, "hog", lateHog(2), 32 * MiB);
+    ctd.freeze();
+    try {
+      const e = await eventFor(b, frozen);
+      expect(e.container).toEqual({ id: frozen, runtime: null, name: null });
+      expect(e.pod).toMatchObject({ uid: frozenPod.uid, name: null, namespace: null, named_by: null });
+      expect(await requests("deadline")).toBeGreaterThanOrEqual(1);
+      expect(b.logs.some((l) => String(l.msg).includes("the container runtime does not answer"))).toBe(true);
+    } finally {
+      ctd.thaw();
+    }
+
+    // Stopped (SIGTERM): the container runs on under its shim and is killed while no runtime listens.
+    const downPod = await runPod("burstable");
+    const down = await kubelet.startContainer(downPod, "hog", lateHog(4), 32 * MiB);
+    await ctd.stop();
+    const e = await eventFor(b, down);
+    expect(e.container).toEqual({ id: down, runtime: null, name: null });
+    expect(e.pod).toMatchObject({ uid: downPod.uid, named_by: null });
+    expect(await requests("unavailable")).toBeGreaterThanOrEqual(1);
+
+    // The runtime is back (same state): the next kill is named again.
+    await ctd.start();
+    const again = await kubelet.startContainer(downPod, "hog", HOG, 32 * MiB, 1);
+    const named = await eventFor(b, again);
+    expect(named.pod).toMatchObject({ uid: downPod.uid, name: downPod.name, named_by: "cri" });
+    expect(named.container.name).toBe("hog");
+  });
+});
