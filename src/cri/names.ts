@@ -42,7 +42,8 @@ export function containerNames(c: CriContainer, sandbox: CriSandbox | null): Wor
   if (typeof pod === "string") return pod;
   const name = c.labels[KUBELET_LABELS.containerName] ?? c.name;
   if (!DNS_LABEL.test(name)) return "bad_name";
-  return { source: "cri", pod, container: { id: c.id, name, image: c.image || null } };
+  const startedAt = c.startedAt > 0n ? new Date(Number(c.startedAt / 1_000_000n)) : null;
+  return { source: "cri", pod, container: { id: c.id, name, image: c.image || null, startedAt } };
 }
 
 /** Names of a pod from its sandbox alone: for the pause container, or a kill in the pod's own cgroup. */

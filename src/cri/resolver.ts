@@ -40,6 +40,8 @@ export class CriNames implements NameResolver {
   private timer: ReturnType<typeof setInterval> | null = null;
   private reachable: boolean | null = null;
   private syncing = false;
+  /** Containers whose status a listing already asked for, so each is asked once. */
+  private readonly statusAsked = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly o: CriNamesOptions) {
@@ -80,21 +82,40 @@ export class CriNames implements NameResolver {
     return p;
   }
 
-  /** Full listing: refreshes every answer, marks what the runtime no longer lists, drops what was gone too long. */
+  /**
+   * Full listing: refreshes every answer, marks what the runtime no longer lists, drops what was gone
+   * too long. A listing has no start times: each container seen running is asked for its status once.
+   */
   async sync(): Promise<void> {
     const client = this.connected();
     // A hung runtime must not pile up listings.
     if (!client || this.syncing) return;
     this.syncing = true;
-    const deadline = this.now() + LIST_TIMEOUT_MS;
-    const [sandboxes, containers] = await Promise.all([
-      this.counted("ListPodSandbox", client.listPodSandbox(deadline)),
-      this.counted("ListContainers", client.listContainers(deadline)),
-    ]).finally(() => (this.syncing = false));
-    const at = this.now();
-    if (sandboxes) this.refresh(this.sandboxes, sandboxes, at);
-    if (containers) this.refresh(this.containers, containers, at);
-    if (sandboxes && containers) this.o.log.debug(`cri: listed ${sandboxes.length} pod sandboxes and ${containers.length} containers`);
+    try {
+      const deadline = this.now() + LIST_TIMEOUT_MS;
+      const [sandboxes, containers] = await Promise.all([
+        this.counted("ListPodSandbox", client.listPodSandbox(deadline)),
+        this.counted("ListContainers", client.listContainers(deadline)),
+      ]);
+      const at = this.now();
+      if (sandboxes) {
+        for (const sb of sandboxes) this.sandboxes.set(sb.id, { value: sb, goneSince: null });
+        this.markGone(this.sandboxes, sandboxes, at);
+      }
+      if (containers) {
+        for (const c of containers) this.keepContainer(c);
+        this.markGone(this.containers, containers, at);
+        this.o.log.debug(`cri: listed ${sandboxes?.length ?? "no"} pod sandboxes and ${containers.length} containers`);
+        for (const c of containers) {
+          if (c.state === "created" || this.statusAsked.has(c.id) || this.containers.get(c.id)?.value.startedAt) continue;
+          this.statusAsked.add(c.id);
+          const status = await this.counted("ContainerStatus", client.containerStatus(c.id, deadline));
+          if (status) this.keepContainer(status);
+        }
+      }
+    } finally {
+      this.syncing = false;
+    }
   }
 
   private async ask(id: CgroupIdentity, deadline: number): Promise<WorkloadNames | null> {
@@ -104,8 +125,7 @@ export class CriNames implements NameResolver {
     if (cid) {
       const c = await this.counted("ContainerStatus", client.containerStatus(cid, deadline));
       if (c) {
-        // ContainerStatus has no sandbox id; keep the one a listing found.
-        this.containers.set(cid, { value: { ...c, sandboxId: this.containers.get(cid)?.value.sandboxId ?? null }, goneSince: null });
+        this.keepContainer(c);
         const uid = c.labels[KUBELET_LABELS.podUid];
         if (uid && !this.sandboxByUid(uid)) {
           const found = await this.counted("ListPodSandbox", client.listPodSandbox(deadline, { [KUBELET_LABELS.podUid]: uid }));
@@ -151,17 +171,24 @@ export class CriNames implements NameResolver {
     return this.client;
   }
 
-  private refresh<T extends { id: string }>(map: Map<string, Kept<T>>, listed: T[], at: number): void {
-    const seen = new Set<string>();
-    for (const v of listed) {
-      seen.add(v.id);
-      // A listing's sandbox id outlives a later ContainerStatus answer, which has none.
-      map.set(v.id, { value: v, goneSince: null });
-    }
+  /** A listing has the sandbox id and no start time, ContainerStatus the reverse: each keeps what the other found. */
+  private keepContainer(c: CriContainer): void {
+    const prev = this.containers.get(c.id)?.value;
+    this.containers.set(c.id, {
+      value: { ...c, sandboxId: c.sandboxId ?? prev?.sandboxId ?? null, startedAt: c.startedAt || prev?.startedAt || 0n },
+      goneSince: null,
+    });
+  }
+
+  private markGone<T extends { id: string }>(map: Map<string, Kept<T>>, listed: T[], at: number): void {
+    const seen = new Set(listed.map((v) => v.id));
     for (const [id, kept] of map) {
       if (seen.has(id)) continue;
       kept.goneSince ??= at;
-      if (at - kept.goneSince >= this.o.keepMs) map.delete(id);
+      if (at - kept.goneSince >= this.o.keepMs) {
+        map.delete(id);
+        this.statusAsked.delete(id);
+      }
     }
   }
 

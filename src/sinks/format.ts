@@ -26,7 +26,13 @@ export function eventToJson(e: OomEvent): Record<string, unknown> {
     trigger: { pid: k.trigger.pid, tid: k.trigger.tid, comm: k.trigger.comm },
     cgroup: { path: k.cgroupPath, oom_path: k.oomCgroupPath },
     workload: { kind: id?.workload ?? null, unit: id?.unit ?? null },
-    container: { id: id?.container?.id ?? null, runtime: id?.container?.runtime ?? null, name: id?.container?.name ?? null },
+    container: {
+      id: id?.container?.id ?? null,
+      runtime: id?.container?.runtime ?? null,
+      name: id?.container?.name ?? null,
+      image: e.names?.container?.image ?? null,
+      started_at: e.names?.container?.startedAt?.toISOString() ?? null,
+    },
     pod: {
       uid: id?.pod?.uid ?? null,
       qos: id?.pod?.qos ?? null,

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { AgentProcess, type NdjsonEvent } from "../helpers/agent.ts";
-import { Containerd, containerdMissing } from "../helpers/containerd.ts";
+import { Containerd, containerdMissing, IMAGE } from "../helpers/containerd.ts";
 import { Kubelet, type Pod, type Qos } from "../helpers/kubelet.ts";
 import { CriClient } from "../../src/cri/client.ts";
 
@@ -34,6 +34,12 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
   };
   const eventFor = (a: AgentProcess, containerId: string, timeoutMs = 60_000): Promise<NdjsonEvent> =>
     a.waitFor(`event for container ${containerId.slice(0, 12)}`, () => a.events.find((e) => e.container.id === containerId), timeoutMs);
+  /** The container fields of an event named by CRI: the image, and a start before the kill. */
+  const namedContainer = (e: NdjsonEvent, id: string, name: string) => {
+    expect(e.container).toEqual({ id, runtime: null, name, image: IMAGE, started_at: expect.any(String) });
+    expect(Date.parse(e.container.started_at!)).toBeLessThanOrEqual(Date.parse(e.time));
+  };
+  const unnamed = { runtime: null, name: null, image: null, started_at: null };
 
   beforeAll(async () => {
     const missing = containerdMissing();
@@ -63,7 +69,7 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
       expect(e.scope).toBe("container");
       expect(e.victim.comm).toBe("tail");
       expect(e.cgroup.path).toBe(join(pod.cgroupParent, id));
-      expect(e.container).toEqual({ id, runtime: null, name: "hog" });
+      namedContainer(e, id, "hog");
       expect(e.pod).toEqual({ uid: pod.uid, qos, namespace: pod.namespace, name: pod.name, named_by: "cri" });
     });
   }
@@ -81,9 +87,11 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
       [e2, second],
     ] as const) {
       expect(e.cgroup.path).toBe(join(pod.cgroupParent, id));
-      expect(e.container).toEqual({ id, runtime: null, name: "hog" });
+      namedContainer(e, id, "hog");
       expect(e.pod).toMatchObject({ uid: pod.uid, name: pod.name, namespace: pod.namespace, named_by: "cri" });
     }
+    // Each kill carries its own container's start, not the other's.
+    expect(Date.parse(e2.container.started_at!)).toBeGreaterThan(Date.parse(e1.container.started_at!));
   });
 
   test("a pod removed right after its kill is still named, from the cache", async () => {
@@ -100,7 +108,7 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     expect(await probe.containerStatus(id, Date.now() + 5000)).toBeNull();
     probe.close();
     const e = await eventFor(agent, id);
-    expect(e.container).toEqual({ id, runtime: null, name: "worker" });
+    namedContainer(e, id, "worker");
     expect(e.pod).toMatchObject({ uid: pod.uid, name: pod.name, namespace: pod.namespace, named_by: "cri" });
   });
 
@@ -118,7 +126,7 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     ctd.freeze();
     try {
       const e = await eventFor(b, frozen);
-      expect(e.container).toEqual({ id: frozen, runtime: null, name: null });
+      expect(e.container).toEqual({ id: frozen, ...unnamed });
       expect(e.pod).toMatchObject({ uid: frozenPod.uid, name: null, namespace: null, named_by: null });
       expect(await requests("deadline")).toBeGreaterThanOrEqual(1);
       expect(b.logs.some((l) => String(l.msg).includes("the container runtime does not answer"))).toBe(true);
@@ -131,7 +139,7 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     const down = await kubelet.startContainer(downPod, "hog", lateHog(4), 32 * MiB);
     await ctd.stop();
     const e = await eventFor(b, down);
-    expect(e.container).toEqual({ id: down, runtime: null, name: null });
+    expect(e.container).toEqual({ id: down, ...unnamed });
     expect(e.pod).toMatchObject({ uid: downPod.uid, named_by: null });
     expect(await requests("unavailable")).toBeGreaterThanOrEqual(1);
 
@@ -140,6 +148,6 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     const again = await kubelet.startContainer(downPod, "hog", HOG, 32 * MiB, 1);
     const named = await eventFor(b, again);
     expect(named.pod).toMatchObject({ uid: downPod.uid, name: downPod.name, named_by: "cri" });
-    expect(named.container.name).toBe("hog");
+    namedContainer(named, again, "hog");
   });
 });

@@ -32,7 +32,7 @@ beforeAll(async () => {
   });
   const def = { ContainerStatus: method("ContainerStatus") } as ServiceDefinition;
   const impl: UntypedServiceImplementation = {
-    ContainerStatus: (call: { request: Buffer }, reply: (err: unknown, body?: Buffer) => void) => {
+    ContainerStatus: (call: { request: Buffer }, reply: (err: { code: number; details: string } | null, body?: Buffer) => void) => {
       // ContainerStatusRequest { container_id = 1 }: the id is the bytes after the tag and length.
       const id = call.request.subarray(2).toString();
       behaviours[id]!(reply as never);

@@ -26,7 +26,7 @@ const container = (over: Partial<CriContainer> = {}): CriContainer => ({
   image: "registry.example/app:1",
   state: "running",
   createdAt: 1n,
-  startedAt: 2n,
+  startedAt: 1_763_700_000_123_456_789n,
   labels: { "io.kubernetes.pod.name": "web-0", "io.kubernetes.pod.namespace": "prod", "io.kubernetes.pod.uid": UID, "io.kubernetes.container.name": "app" },
   ...over,
 });
@@ -83,8 +83,9 @@ describe("names from the runtime's labels", () => {
     expect(containerNames(container(), sandbox())).toEqual({
       source: "cri",
       pod: { uid: UID, namespace: "prod", name: "web-0", labels: { app: "web" } },
-      container: { id: CID, name: "app", image: "registry.example/app:1" },
+      container: { id: CID, name: "app", image: "registry.example/app:1", startedAt: new Date(1_763_700_000_123) },
     });
+    expect(containerNames(container({ startedAt: 0n }), null)).toMatchObject({ container: { startedAt: null } });
   });
 
   test("a container no kubelet made (no pod labels, no sandbox) is not a pod", () => {
@@ -120,6 +121,23 @@ describe("CriNames: the cache and the runtime behind it", () => {
     expect(names.lookup(identity())).toMatchObject({ pod: { name: "web-0", labels: { app: "web" } }, container: { name: "app" } });
     expect(names.lookup(identity(null))).toMatchObject({ pod: { name: "web-0" }, container: null });
     expect(rt.calls).toEqual([]);
+  });
+
+  test("a listing asks each running container's status once, for its start time; created ones wait", async () => {
+    const { rt, names } = setup();
+    rt.sandboxes = [sandbox()];
+    // The listing has no start time, ContainerStatus has it.
+    const listed = container({ startedAt: 0n });
+    const created = container({ id: "c".repeat(64), state: "created", startedAt: 0n });
+    rt.containers = [listed, created];
+    const status = rt.containerStatus;
+    rt.containerStatus = (id: string) => status(id).then((c) => (c && c.id === CID ? { ...c, startedAt: 5_000_000n, sandboxId: null } : c));
+    await names.sync();
+    await names.sync();
+    expect(rt.calls.filter((c) => c === "ContainerStatus")).toHaveLength(1);
+    const n = names.lookup(identity())!;
+    expect(n.container?.startedAt).toEqual(new Date(5));
+    expect(n.pod.labels).toEqual({ app: "web" });
   });
 
   test("a container the runtime no longer lists is kept for keepMs, then dropped", async () => {
