@@ -56,7 +56,8 @@ export class CriClient implements CriCalls {
             if (err.code === status.NOT_FOUND) return resolve(null);
             const reason: CriFailure =
               err.code === status.UNAVAILABLE ? "unavailable" : err.code === status.DEADLINE_EXCEEDED ? "deadline" : "error";
-            return reject(new CriError(method, reason, `${status[err.code] ?? err.code}: ${err.details || err.message}`));
+            const hint = err.code === status.UNIMPLEMENTED ? " (this runtime does not serve CRI runtime.v1: upgrade it, or turn CRI off with --no-cri)" : "";
+            return reject(new CriError(method, reason, `${status[err.code] ?? err.code}: ${err.details || err.message}${hint}`));
           }
           try {
             resolve(decode(reply ?? new Uint8Array(0)));

@@ -40,6 +40,7 @@ export class CriNames implements NameResolver {
   private timer: ReturnType<typeof setInterval> | null = null;
   private reachable: boolean | null = null;
   private syncing = false;
+  private greeted = false;
   /** Containers whose status a listing already asked for, so each is asked once. */
   private readonly statusAsked = new Set<string>();
   private readonly now: () => number;
@@ -93,6 +94,11 @@ export class CriNames implements NameResolver {
     this.syncing = true;
     try {
       const deadline = this.now() + LIST_TIMEOUT_MS;
+      if (!this.greeted) {
+        const v = await this.counted("Version", client.version(deadline));
+        if (v) this.o.log.info(`cri: the runtime is ${v.name} ${v.version}`);
+        this.greeted = v !== undefined;
+      }
       const [sandboxes, containers] = await Promise.all([
         this.counted("ListPodSandbox", client.listPodSandbox(deadline)),
         this.counted("ListContainers", client.listContainers(deadline)),
@@ -108,8 +114,10 @@ export class CriNames implements NameResolver {
         this.o.log.debug(`cri: listed ${sandboxes?.length ?? "no"} pod sandboxes and ${containers.length} containers`);
         for (const c of containers) {
           if (c.state === "created" || this.statusAsked.has(c.id) || this.containers.get(c.id)?.value.startedAt) continue;
-          this.statusAsked.add(c.id);
           const status = await this.counted("ContainerStatus", client.containerStatus(c.id, deadline));
+          // The runtime stopped answering: the next listing asks again.
+          if (status === undefined) break;
+          this.statusAsked.add(c.id);
           if (status) this.keepContainer(status);
         }
       }
