@@ -1,7 +1,7 @@
 // A private, real containerd (Debian's 1.6, CRI plugin on) for one test file: own config, root,
 // state and socket, cgroupfs driver, and an image made here from Debian's busybox-static, since
 // no registry is reachable. The same image is the pod sandbox ("pause") image.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { CriClient } from "../../src/cri/client.ts";
@@ -111,8 +111,12 @@ async function buildImage(dir: string): Promise<string> {
   return tarball;
 }
 
+/** containerd 1.6 puts shim sockets and fifos here whatever its config says; removed again if we made them. */
+const FIXED_DIRS = ["/run/containerd/s", "/run/containerd/fifo", "/run/containerd"];
+
 export class Containerd {
   readonly dir = mkdtempSync("/tmp/oomtrace-containerd-");
+  private readonly madeFixed = FIXED_DIRS.filter((d) => !existsSync(d));
   readonly socket = join(this.dir, "containerd.sock");
   private proc: Subprocess | null = null;
   private log = "";
@@ -191,5 +195,10 @@ export class Containerd {
     await Bun.$`umount -R ${join(this.dir, "state")}`.nothrow().quiet();
     await Bun.$`sh -c ${`grep -o " ${this.dir}[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l`}`.nothrow().quiet();
     rmSync(this.dir, { recursive: true, force: true });
+    for (const d of this.madeFixed) {
+      try {
+        rmdirSync(d);
+      } catch {}
+    }
   }
 }
