@@ -40,6 +40,8 @@ export class CriClient implements CriCalls {
       // After a runtime restart, reconnect within seconds rather than grpc-js's default of up to two minutes.
       "grpc.initial_reconnect_backoff_ms": 500,
       "grpc.max_reconnect_backoff_ms": 5000,
+      // A new client gets a new connection, not the shared one still waiting out its backoff.
+      "grpc.use_local_subchannel_pool": 1,
     });
   }
 

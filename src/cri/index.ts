@@ -13,17 +13,17 @@ const KEEP_GONE_MS = 5 * 60_000;
 export function criResolver(cfg: RunConfig, metrics: Metrics, log: ConsolaInstance): CriNames | null {
   const { endpoint } = cfg.cri;
   if (endpoint === "off") return null;
-  let searched = false;
+  // Connecting again after an outage must not repeat the log line.
+  let said: string | null | undefined;
   const names = new CriNames({
     connect: () => {
       const path = endpoint === "auto" ? findSocket(cfg.hostRoot) : endpoint.path;
-      if (!path) {
-        if (!searched) log.info(`cri: no runtime socket under ${cfg.hostRoot} (${DEFAULT_SOCKETS.join(", ")}); looking again every ${cfg.cri.resyncMs} ms`);
-        searched = true;
-        return null;
+      if (path !== said) {
+        if (path) log.info(`cri: naming pods through the runtime at ${path}`);
+        else log.info(`cri: no runtime socket under ${cfg.hostRoot} (${DEFAULT_SOCKETS.join(", ")}); looking again every ${cfg.cri.resyncMs} ms`);
+        said = path;
       }
-      log.info(`cri: naming pods through the runtime at ${path}`);
-      return new CriClient(path);
+      return path ? new CriClient(path) : null;
     },
     resyncMs: cfg.cri.resyncMs,
     keepMs: KEEP_GONE_MS,

@@ -10,7 +10,7 @@ import { containerNames, KUBELET_LABELS, sandboxNames, type Refusal } from "./na
 export type CallOutcome = "ok" | "not_found" | CriFailure;
 
 export interface CriNamesOptions {
-  /** Makes the client once a socket is there; null while there is none (it is asked again at each resync). */
+  /** Makes the client once a socket is there; null while there is none. Asked again at each resync, and after the runtime was unavailable. */
   connect: () => CriCalls | null;
   /** Milliseconds between full listings. */
   resyncMs: number;
@@ -59,11 +59,16 @@ export class CriNames implements NameResolver {
     this.client?.close();
   }
 
+  /** A container known only from a listing lacks its start time: resolve() asks for the whole answer first. */
   lookup(id: CgroupIdentity): WorkloadNames | null {
+    return this.cached(id, false);
+  }
+
+  private cached(id: CgroupIdentity, partial: boolean): WorkloadNames | null {
     const cid = id.container?.id;
     if (cid) {
       const c = this.containers.get(cid)?.value;
-      if (c) return this.accept(containerNames(c, this.sandboxFor(c)));
+      if (c) return partial || c.startedAt ? this.accept(containerNames(c, this.sandboxFor(c))) : null;
       // The pause container's cgroup is named by the sandbox id.
       const s = this.sandboxes.get(cid)?.value;
       return s ? this.accept(sandboxNames(s)) : null;
@@ -147,7 +152,8 @@ export class CriNames implements NameResolver {
       const found = await this.counted("ListPodSandbox", client.listPodSandbox(deadline, { [KUBELET_LABELS.podUid]: id.pod.uid }));
       for (const s of found ?? []) this.sandboxes.set(s.id, { value: s, goneSince: null });
     }
-    return this.lookup(id);
+    // The runtime may have forgotten the container (pod removed) or not answered: what the cache has still names it.
+    return this.cached(id, true);
   }
 
   /** The call's answer (null for "no such object"), or undefined when it failed; every outcome is counted. */
@@ -160,6 +166,11 @@ export class CriNames implements NameResolver {
     } catch (e) {
       const reason = e instanceof CriError ? e.reason : "error";
       this.o.onCall(call, reason);
+      if (reason === "unavailable") {
+        // The next call connects afresh (and looks for the socket again), not after the old connection's backoff.
+        this.client?.close();
+        this.client = null;
+      }
       if (reason === "unavailable" || reason === "deadline") this.reachableNow(false, (e as Error).message);
       else this.o.log.warn(`${(e as Error).message}; the kill goes out without the runtime's names`);
       return undefined;

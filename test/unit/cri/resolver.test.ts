@@ -140,6 +140,34 @@ describe("CriNames: the cache and the runtime behind it", () => {
     expect(n.pod.labels).toEqual({ app: "web" });
   });
 
+  test("a container known only from a listing: resolve asks for its start time, and falls back to the listing's names", async () => {
+    const { rt, names } = setup();
+    rt.sandboxes = [sandbox()];
+    rt.containers = [container({ startedAt: 0n })];
+    // The listing's own status call fails: the cache has names but no start time.
+    rt.containerStatus = async () => {
+      throw new CriError("ContainerStatus", "deadline", "DEADLINE_EXCEEDED");
+    };
+    await names.sync();
+    expect(names.lookup(identity())).toBeNull();
+    // Runtime back: the whole answer.
+    rt.containerStatus = async (cid: string) => (cid === CID ? container({ sandboxId: null }) : null);
+    expect((await names.resolve(identity(), Date.now() + 1000))?.container?.startedAt).toEqual(new Date(1_763_700_000_123));
+  });
+
+  test("the runtime forgot the container or does not answer: the listing's names still go out", async () => {
+    for (const status of [async () => null, async () => Promise.reject(new CriError("ContainerStatus", "unavailable", "gone"))]) {
+      const { rt, names } = setup();
+      rt.sandboxes = [sandbox()];
+      rt.containers = [container({ startedAt: 0n, state: "created" })];
+      await names.sync();
+      rt.containerStatus = status;
+      rt.podSandboxStatus = async () => null;
+      const n = await names.resolve(identity(), Date.now() + 1000);
+      expect(n).toMatchObject({ pod: { name: "web-0", labels: { app: "web" } }, container: { name: "app", startedAt: null } });
+    }
+  });
+
   test("a container the runtime no longer lists is kept for keepMs, then dropped", async () => {
     const { rt, names, advance } = setup();
     rt.containers = [container()];
@@ -199,6 +227,22 @@ describe("CriNames: the cache and the runtime behind it", () => {
     rt.fail = null;
     rt.sandboxes = [sandbox()];
     expect(await names.resolve(identity(), Date.now() + 1000)).toMatchObject({ pod: { name: "web-0" } });
+  });
+
+  test("after the runtime was unavailable the next call connects afresh; after a deadline it keeps the connection", async () => {
+    const rt = new FakeRuntime();
+    rt.containers = [container()];
+    rt.sandboxes = [sandbox()];
+    let connects = 0;
+    const { names } = setup({ connect: () => (connects++, rt) });
+    rt.fail = new CriError("ContainerStatus", "deadline", "DEADLINE_EXCEEDED");
+    await names.resolve(identity(), Date.now() + 1000);
+    expect(connects).toBe(1);
+    rt.fail = new CriError("ContainerStatus", "unavailable", "UNAVAILABLE");
+    await names.resolve(identity(), Date.now() + 1000);
+    rt.fail = null;
+    expect(await names.resolve(identity(), Date.now() + 1000)).toMatchObject({ pod: { name: "web-0" } });
+    expect(connects).toBe(2);
   });
 
   test("an unreadable reply is counted as malformed and warned about", async () => {
