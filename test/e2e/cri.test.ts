@@ -2,6 +2,8 @@
 // Pods and containers are made the way kubelet makes them, through CRI; every OOM is a real memcg
 // kill inside a container's memory limit, under the test's own memory cgroup.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentProcess, type NdjsonEvent } from "../helpers/agent.ts";
 import { Containerd, containerdMissing, IMAGE } from "../helpers/containerd.ts";
@@ -10,8 +12,16 @@ import { CriClient } from "../../src/cri/client.ts";
 
 const MiB = 1 << 20;
 const HOG = ["/bin/tail", "/dev/zero"];
-/** Runs for `s` seconds before growing: time for the test to act (stop the runtime) or the agent to list it. */
-const lateHog = (s: number) => ["/bin/sh", "-c", `sleep ${s}; exec tail /dev/zero`];
+/** Grows only once the test opens its gate, so the test acts first (stops the runtime, waits for a listing). */
+const GATED_HOG = ["/bin/sh", "-c", "while [ ! -e /gate/go ]; do sleep 0.1; done; exec tail /dev/zero"];
+
+class Gate {
+  readonly dir = mkdtempSync(join(tmpdir(), "oomtrace-gate-"));
+  readonly mounts = [{ host: this.dir, container: "/gate" }];
+  open(): void {
+    writeFileSync(join(this.dir, "go"), "");
+  }
+}
 
 describe("compiled agent names pods through a real containerd (CRI), no API server", () => {
   const ctd = new Containerd();
@@ -19,6 +29,12 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
   let agent: AgentProcess;
   const agents: AgentProcess[] = [];
   const pods: Pod[] = [];
+  const gates: Gate[] = [];
+  const gate = () => {
+    const g = new Gate();
+    gates.push(g);
+    return g;
+  };
 
   const runPod = async (qos: Qos, labels?: Record<string, string>) => {
     const pod = await kubelet.runPod(qos, labels);
@@ -57,6 +73,7 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     kubelet?.close();
     await ctd.remove();
     kubelet?.removeTree();
+    for (const g of gates) rmSync(g.dir, { recursive: true, force: true });
   }, 120_000);
 
   for (const qos of ["burstable", "besteffort", "guaranteed"] as const) {
@@ -98,9 +115,11 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     const pod = await runPod("besteffort");
     const listings = () => agent.logs.filter((l) => String(l.msg).startsWith("cri: listed")).length;
     const before = listings();
-    const id = await kubelet.startContainer(pod, "worker", lateHog(3), 32 * MiB);
+    const g = gate();
+    const id = await kubelet.startContainer(pod, "worker", GATED_HOG, 32 * MiB, 0, g.mounts);
     // Two listings after the start: the second began after the container existed.
     await agent.waitFor("two CRI listings", () => listings() >= before + 2);
+    g.open();
     expect(await kubelet.exited(id)).toBe("OOMKilled");
     await kubelet.removePod(pod);
     pods.splice(pods.indexOf(pod), 1);
@@ -122,9 +141,11 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
 
     // Frozen (SIGSTOP): connections are accepted and never answered; the deadline must let the event go.
     const frozenPod = await runPod("burstable");
-    const frozen = await kubelet.startContainer(frozenPod, "hog", lateHog(2), 32 * MiB);
+    const frozenGate = gate();
+    const frozen = await kubelet.startContainer(frozenPod, "hog", GATED_HOG, 32 * MiB, 0, frozenGate.mounts);
     ctd.freeze();
     try {
+      frozenGate.open();
       const e = await eventFor(b, frozen);
       expect(e.container).toEqual({ id: frozen, ...unnamed });
       expect(e.pod).toMatchObject({ uid: frozenPod.uid, name: null, namespace: null, named_by: null });
@@ -136,8 +157,10 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
 
     // Stopped (SIGTERM): the container runs on under its shim and is killed while no runtime listens.
     const downPod = await runPod("burstable");
-    const down = await kubelet.startContainer(downPod, "hog", lateHog(4), 32 * MiB);
+    const downGate = gate();
+    const down = await kubelet.startContainer(downPod, "hog", GATED_HOG, 32 * MiB, 0, downGate.mounts);
     await ctd.stop();
+    downGate.open();
     const e = await eventFor(b, down);
     expect(e.container).toEqual({ id: down, ...unnamed });
     expect(e.pod).toMatchObject({ uid: downPod.uid, named_by: null });

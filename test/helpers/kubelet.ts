@@ -11,6 +11,12 @@ import { IMAGE } from "./containerd.ts";
 
 export type Qos = "guaranteed" | "burstable" | "besteffort";
 
+/** Mount { container_path = 1; host_path = 2 }. */
+export interface Mount {
+  host: string;
+  container: string;
+}
+
 export interface Pod {
   uid: string;
   name: string;
@@ -80,14 +86,8 @@ export class Kubelet {
     return { uid, name, namespace, sandboxId: reply.string(1), cgroupParent, config };
   }
 
-  /** CreateContainer (kubelet's labels, a memory limit) and StartContainer; returns the container id. */
-  async startContainer(pod: Pod, name: string, command: string[], memoryLimit: number, attempt = 0): Promise<string> {
-    const id = await this.createContainer(pod, name, command, memoryLimit, attempt);
-    await this.call("StartContainer", new Writer().string(1, id));
-    return id;
-  }
-
-  async createContainer(pod: Pod, name: string, command: string[], memoryLimit: number, attempt = 0): Promise<string> {
+  /** CreateContainer (kubelet's labels, a memory limit, host dirs mounted) and StartContainer; returns the container id. */
+  async startContainer(pod: Pod, name: string, command: string[], memoryLimit: number, attempt = 0, mounts: Mount[] = []): Promise<string> {
     const config = new Writer()
       .message(1, new Writer().string(1, name).varint(2, attempt))
       .message(2, new Writer().string(1, IMAGE))
@@ -104,12 +104,11 @@ export class Kubelet {
           .message(1, new Writer().varint(4, memoryLimit))
           .message(2, new Writer().message(3, new Writer().varint(1, NODE).varint(2, CONTAINER).varint(3, NODE))),
       );
+    for (const m of mounts) config.message(7, new Writer().string(1, m.container).string(2, m.host));
     const reply = await this.call("CreateContainer", new Writer().string(1, pod.sandboxId).message(2, config).message(3, pod.config));
-    return reply.string(1);
-  }
-
-  async startCreated(id: string): Promise<void> {
+    const id = reply.string(1);
     await this.call("StartContainer", new Writer().string(1, id));
+    return id;
   }
 
   /** Waits until the container has exited; returns the runtime's reason (OOMKilled for a memcg kill). */
