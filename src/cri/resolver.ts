@@ -41,6 +41,7 @@ export class CriNames implements NameResolver {
   private reachable: boolean | null = null;
   private syncing = false;
   private greeted = false;
+  private lastWarning = "";
   /** Containers whose status a listing already asked for, so each is asked once. */
   private readonly statusAsked = new Set<string>();
   private readonly now: () => number;
@@ -50,8 +51,10 @@ export class CriNames implements NameResolver {
   }
 
   start(): void {
-    void this.sync();
-    this.timer = setInterval(() => void this.sync(), this.o.resyncMs);
+    // Nothing a listing meets may reach the pipeline as an unhandled rejection.
+    const sync = () => void this.sync().catch((e: Error) => this.o.log.warn(`cri: listing failed: ${e.message}`));
+    sync();
+    this.timer = setInterval(sync, this.o.resyncMs);
   }
 
   stop(): void {
@@ -141,7 +144,9 @@ export class CriNames implements NameResolver {
         this.keepContainer(c);
         const uid = c.labels[KUBELET_LABELS.podUid];
         if (uid && !this.sandboxByUid(uid)) {
-          const found = await this.counted("ListPodSandbox", client.listPodSandbox(deadline, { [KUBELET_LABELS.podUid]: uid }));
+          // Only for the pod's labels: it gets half the time left, so a slow answer costs the labels, not the names.
+          const half = this.now() + (deadline - this.now()) / 2;
+          const found = await this.counted("ListPodSandbox", client.listPodSandbox(half, { [KUBELET_LABELS.podUid]: uid }));
           for (const s of found ?? []) this.sandboxes.set(s.id, { value: s, goneSince: null });
         }
       } else if (c === null) {
@@ -171,8 +176,11 @@ export class CriNames implements NameResolver {
         this.client?.close();
         this.client = null;
       }
-      if (reason === "unavailable" || reason === "deadline") this.reachableNow(false, (e as Error).message);
-      else this.o.log.warn(`${(e as Error).message}; the kill goes out without the runtime's names`);
+      const message = (e as Error).message;
+      if (reason === "unavailable" || reason === "deadline") this.reachableNow(false, message);
+      else if (message !== this.lastWarning) this.o.log.warn(`${message}; names that needed this answer are left out`);
+      // A runtime that keeps sending the same bad answer is reported once, and counted every time.
+      this.lastWarning = message;
       return undefined;
     }
   }

@@ -245,11 +245,16 @@ describe("CriNames: the cache and the runtime behind it", () => {
     expect(connects).toBe(2);
   });
 
-  test("an unreadable reply is counted as malformed and warned about", async () => {
+  test("an unreadable reply is counted as malformed every time, warned about once", async () => {
     const { rt, names, outcomes, warnings } = setup();
     rt.fail = new CriError("ContainerStatus", "malformed", "unreadable reply: varint runs past the end");
     expect(await names.resolve(identity(), Date.now() + 1000)).toBeNull();
-    expect(outcomes).toEqual([["ContainerStatus", "malformed"]]);
+    expect(await names.resolve(identity(), Date.now() + 1000)).toBeNull();
+    expect(outcomes).toEqual([
+      ["ContainerStatus", "malformed"],
+      ["ContainerStatus", "malformed"],
+    ]);
+    expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("unreadable reply");
   });
 
