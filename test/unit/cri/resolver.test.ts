@@ -213,21 +213,27 @@ describe("CriNames: the cache and the runtime behind it", () => {
     expect(rt.calls.filter((c) => c === "ContainerStatus")).toHaveLength(1);
   });
 
-  test("a runtime that is down: no names, every call counted, one warning until it answers again", async () => {
-    const { rt, names, outcomes, warnings } = setup();
-    rt.containers = [container()];
-    rt.fail = new CriError("ContainerStatus", "unavailable", "UNAVAILABLE: connect ENOENT");
-    expect(await names.resolve(identity(), Date.now() + 1000)).toBeNull();
-    expect(await names.resolve(identity(), Date.now() + 1000)).toBeNull();
-    expect(outcomes).toEqual([
-      ["ContainerStatus", "unavailable"],
-      ["ContainerStatus", "unavailable"],
-    ]);
-    expect(warnings).toHaveLength(1);
-    rt.fail = null;
-    rt.sandboxes = [sandbox()];
-    expect(await names.resolve(identity(), Date.now() + 1000)).toMatchObject({ pod: { name: "web-0" } });
-  });
+  for (const [reason, text] of [
+    ["unavailable", "UNAVAILABLE: connect ENOENT"],
+    ["malformed", "unreadable reply: varint runs past the end"],
+  ] as const) {
+    test(`a runtime whose answer is ${reason}: no names, every call counted, one warning; names come back with good answers`, async () => {
+      const { rt, names, outcomes, warnings } = setup();
+      rt.containers = [container()];
+      rt.fail = new CriError("ContainerStatus", reason, text);
+      expect(await names.resolve(identity(), Date.now() + 1000)).toBeNull();
+      expect(await names.resolve(identity(), Date.now() + 1000)).toBeNull();
+      expect(outcomes).toEqual([
+        ["ContainerStatus", reason],
+        ["ContainerStatus", reason],
+      ]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(text);
+      rt.fail = null;
+      rt.sandboxes = [sandbox()];
+      expect(await names.resolve(identity(), Date.now() + 1000)).toMatchObject({ pod: { name: "web-0" } });
+    });
+  }
 
   test("after the runtime was unavailable the next call connects afresh; after a deadline it keeps the connection", async () => {
     const rt = new FakeRuntime();
@@ -243,19 +249,6 @@ describe("CriNames: the cache and the runtime behind it", () => {
     rt.fail = null;
     expect(await names.resolve(identity(), Date.now() + 1000)).toMatchObject({ pod: { name: "web-0" } });
     expect(connects).toBe(2);
-  });
-
-  test("an unreadable reply is counted as malformed every time, warned about once", async () => {
-    const { rt, names, outcomes, warnings } = setup();
-    rt.fail = new CriError("ContainerStatus", "malformed", "unreadable reply: varint runs past the end");
-    expect(await names.resolve(identity(), Date.now() + 1000)).toBeNull();
-    expect(await names.resolve(identity(), Date.now() + 1000)).toBeNull();
-    expect(outcomes).toEqual([
-      ["ContainerStatus", "malformed"],
-      ["ContainerStatus", "malformed"],
-    ]);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain("unreadable reply");
   });
 
   test("bad names from the runtime are refused and counted, not reported", async () => {
