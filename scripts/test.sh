@@ -9,7 +9,8 @@ bash scripts/setup.sh python3 debootstrap containerd runc busybox-static || { ec
 # bpftrace 0.23 from a Debian trixie root, for the tests that run both versions.
 OOMTRACE_BPFTRACE_023=$(bash scripts/bpftrace-trixie.sh | tail -n 1) || OOMTRACE_BPFTRACE_023=""
 export OOMTRACE_BPFTRACE_023
-bun run build >/dev/null || { echo "build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+# The build's own output says what broke; it is shown only then.
+build_log=$(bun run build 2>&1) || { printf '%s\n' "$build_log"; echo "build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 bunx tsc --noEmit || { echo "typecheck failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 log=$(mktemp)
