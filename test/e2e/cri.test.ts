@@ -2,7 +2,7 @@
 // Pods and containers are made the way kubelet makes them, through CRI; every OOM is a real memcg
 // kill inside a container's memory limit, under the test's own memory cgroup.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentProcess, type NdjsonEvent } from "../helpers/agent.ts";
@@ -29,10 +29,10 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
   let agent: AgentProcess;
   const agents: AgentProcess[] = [];
   const pods: Pod[] = [];
-  const gates: Gate[] = [];
+  const tempDirs: string[] = [];
   const gate = () => {
     const g = new Gate();
-    gates.push(g);
+    tempDirs.push(g.dir);
     return g;
   };
 
@@ -73,7 +73,7 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     kubelet?.close();
     await ctd.remove();
     kubelet?.removeTree();
-    for (const g of gates) rmSync(g.dir, { recursive: true, force: true });
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   }, 120_000);
 
   for (const qos of ["burstable", "besteffort", "guaranteed"] as const) {
@@ -129,6 +129,22 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     const e = await eventFor(agent, id);
     namedContainer(e, id, "worker");
     expect(e.pod).toMatchObject({ uid: pod.uid, name: pod.name, namespace: pod.namespace, named_by: "cri" });
+  });
+
+  test("--cri-endpoint auto finds the runtime's socket under --host-root, as in a DaemonSet", async () => {
+    // A host root as a DaemonSet mounts it: the host's /proc, /sys and /dev, and the runtime's socket dir.
+    const hostRoot = mkdtempSync(join(tmpdir(), "oomtrace-hostroot-"));
+    tempDirs.push(hostRoot);
+    for (const d of ["proc", "sys", "dev"]) symlinkSync(`/${d}`, join(hostRoot, d));
+    mkdirSync(join(hostRoot, "run/containerd"), { recursive: true });
+    symlinkSync(ctd.socket, join(hostRoot, "run/containerd/containerd.sock"));
+    const a = new AgentProcess(["--host-root", hostRoot, "--cri-resync", "1000"]);
+    agents.push(a);
+    await a.attached();
+    await a.waitFor("the socket found", () => a.logs.some((l) => l.msg === `cri: naming pods through the runtime at ${join(hostRoot, "run/containerd/containerd.sock")}`));
+    const pod = await runPod("burstable");
+    const id = await kubelet.startContainer(pod, "hog", HOG, 32 * MiB);
+    namedContainer(await eventFor(a, id), id, "hog");
   });
 
   test("the runtime frozen, then stopped, during a kill: the event goes out without names, counted; names come back with the runtime", async () => {
