@@ -30,6 +30,8 @@ interface Kept<T> {
 
 /** A listing gets this long; it runs in the background, so it may take longer than --name-wait. */
 const LIST_TIMEOUT_MS = 10_000;
+/** How often a container the runtime still calls "created" is asked again. */
+const STARTING_RETRY_MS = 100;
 
 export class CriNames implements NameResolver {
   readonly source = "cri" as const;
@@ -139,7 +141,12 @@ export class CriNames implements NameResolver {
     if (!client) return null;
     const cid = id.container?.id;
     if (cid) {
-      const c = await this.counted("ContainerStatus", client.containerStatus(cid, deadline));
+      let c = await this.counted("ContainerStatus", client.containerStatus(cid, deadline));
+      // A hog can die before the runtime has noted that it started: ask again for the start time, for half the time left.
+      for (let tries = Math.floor((deadline - this.now()) / 2 / STARTING_RETRY_MS); c?.state === "created" && tries > 0; tries--) {
+        await Bun.sleep(STARTING_RETRY_MS);
+        c = (await this.counted("ContainerStatus", client.containerStatus(cid, deadline))) ?? c;
+      }
       if (c) {
         this.keepContainer(c);
         const uid = c.labels[KUBELET_LABELS.podUid];

@@ -197,6 +197,23 @@ describe("CriNames: the cache and the runtime behind it", () => {
     ]);
   });
 
+  test("killed before the runtime noted its start: asked again until it has the start time, for half the time left", async () => {
+    for (const [startsAfter, calls, startedAt] of [
+      [2, 3, new Date(1_763_700_000_123)],
+      [99, 6, null],
+    ] as const) {
+      const { rt, names } = setup();
+      rt.sandboxes = [sandbox()];
+      let asked = 0;
+      rt.containerStatus = async () => (++asked > startsAfter ? container() : container({ state: "created", startedAt: 0n }));
+      // The fake clock stands still at 1_000_000: one second left gives the first call and five more in its first half.
+      const n = await names.resolve(identity(), 1_000_000 + 1000);
+      expect(asked).toBe(calls);
+      expect(n?.container?.startedAt ?? null).toEqual(startedAt);
+      expect(n?.pod.name).toBe("web-0");
+    }
+  });
+
   test("the pause container: ContainerStatus says not found, PodSandboxStatus names the pod", async () => {
     const { rt, names, outcomes } = setup();
     rt.sandboxes = [sandbox()];
