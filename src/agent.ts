@@ -13,11 +13,12 @@ import { detectFeatures } from "./probe/detect.ts";
 import { chooseProbe } from "./probe/choose.ts";
 import { renderProbe } from "./probe/render.ts";
 import { bpftraceLineHandler } from "./sources/bpftrace/lines.ts";
-import { BpftraceSupervisor, type ProbeScript } from "./sources/bpftrace/supervisor.ts";
+import { BpftraceSupervisor, PROBE_ENV, type ProbeScript } from "./sources/bpftrace/supervisor.ts";
 import { kmsgKills } from "./sources/kmsg/index.ts";
 import { Metrics } from "./sinks/metrics.ts";
-import { stdoutSink } from "./sinks/stdout.ts";
+import { describeFilter, type EventFilter, filterEvent, needsNames } from "./filter/event-filter.ts";
 import { startServer } from "./server.ts";
+import { startKube } from "./kube/index.ts";
 import type { KernelKill, NameResolver, OomEvent, Sink } from "./types.ts";
 import { VERSION } from "./version.ts";
 
@@ -59,10 +60,23 @@ export interface Agent {
   metricsPort: number | null;
 }
 
-export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<Agent> {
+export interface AgentOptions {
+  /**
+   * The sinks that show a kill (stdout, watch's table), built by the command that runs the agent.
+   * They, and the Kubernetes writers, see only what `filter` passes.
+   */
+  outputs: Sink[];
+  filter: EventFilter;
+  /** Whether the Kubernetes writers (annotation, condition, Events) may run; `watch` says no, and only reads pods. */
+  writeToCluster: boolean;
+}
+
+export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: AgentOptions): Promise<Agent> {
   const metrics = new Metrics({ podLabels: cfg.metricsPodLabels });
-  const sinks: Sink[] = [metrics.sink()];
-  if (cfg.output !== "none") sinks.push(stdoutSink(cfg.output));
+  // Metrics count every kill, filtered or not: the node's OOM rate must not depend on who is watching.
+  const counters: Sink[] = [metrics.sink()];
+  const sinks = [...counters, ...opts.outputs];
+  log.info(`acting on: ${describeFilter(opts.filter)}`);
   const now = () => Date.now();
   let clock = sampleClock();
   let up = false;
@@ -70,8 +84,16 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
 
   // Name sources beyond the cgroup path, most trusted first (API server pod cache, then CRI).
   const resolvers: NameResolver[] = [];
+  const kube = startKube({ cfg: cfg.kube, node: cfg.nodeName, hostRoot: cfg.hostRoot, log, registry: metrics.registry, env: process.env, write: opts.writeToCluster });
+  if (kube) {
+    resolvers.push(kube.resolver);
+    if (kube.sink) sinks.push(kube.sink);
+  }
   const cri = criResolver(cfg, metrics, log);
   if (cri) resolvers.push(cri);
+  if (needsNames(opts.filter) && resolvers.length === 0) {
+    log.warn("the filter picks kills by namespace, pod, container or labels, but no name source is configured: only named kills pass, so none will");
+  }
 
   // Events waiting for names; stop() lets them go out before the sinks close.
   const naming = new Set<Promise<void>>();
@@ -89,7 +111,9 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     publish(withNames(event, names));
   };
   const publish = (event: OomEvent) => {
-    for (const s of sinks) {
+    const verdict = filterEvent(opts.filter, event);
+    if (!verdict.pass) metrics.pipeline("filter", "skipped", verdict.reason);
+    for (const s of verdict.pass ? sinks : counters) {
       try {
         const r = s.write(event);
         if (r instanceof Promise) r.catch((e) => sinkFailed(s, e));
@@ -141,9 +165,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
     supervisor = new BpftraceSupervisor({
       bpftrace: cfg.bpftrace,
       scripts,
-      // 128 bytes hold a kubelet container scope name (85 characters) and fit the BPF stack.
-      // 0.23 renamed the variable; each version reads its own name.
-      env: { BPFTRACE_STRLEN: "128", BPFTRACE_MAX_STRLEN: "128" },
+      env: PROBE_ENV,
       onLine,
       onStderr: (line, mode) => {
         if (/RLIMIT_MEMLOCK/.test(line)) return;
@@ -210,7 +232,8 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance): Promise<
       await Promise.all(naming);
       server?.stop();
       cri?.stop();
-      for (const s of sinks) await s.close?.();
+      for (const s of sinks) if (s !== kube?.sink) await s.close?.();
+      await kube?.stop();
     },
   };
 }

@@ -1,67 +1,35 @@
 #!/usr/bin/env bun
 // The CLI: the only place that exits the process or installs signal handlers.
 import { hostname } from "node:os";
-import { defineCommand, runMain, type ArgsDef } from "citty";
+import { defineCommand, runMain } from "citty";
 import { ConfigError, flagOrEnv, resolveRunConfig, runArgs } from "../config/run.ts";
+import { fail, filterFromArgs, given, rejectUnknown } from "./args.ts";
+import { stdoutSink } from "../sinks/stdout.ts";
 import { createLogger } from "../log.ts";
-import { startAgent } from "../agent.ts";
+import { runAgentUntilSignal } from "./agent.ts";
 import { detectFeatures } from "../probe/detect.ts";
 import { chooseProbe, PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
 import { probeHeader, renderProbe } from "../probe/render.ts";
 import { VERSION } from "../version.ts";
-
-/** citty accepts unknown flags silently; a typo must not be ignored. */
-function rejectUnknown(rawArgs: string[], args: ArgsDef): void {
-  const known = new Set<string>(["help", "h", "version"]);
-  for (const [name, def] of Object.entries(args)) {
-    known.add(name);
-    if ((def as { type?: string }).type === "boolean") known.add(`no-${name}`);
-  }
-  for (const a of rawArgs) {
-    if (a === "--") break;
-    const m = /^--?([^=]+)/.exec(a);
-    if (m && !known.has(m[1]!)) throw new ConfigError(`unknown flag ${a.split("=")[0]}; see --help`);
-  }
-}
-
-const given = (rawArgs: string[]) => (flag: string) => rawArgs.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
-
-function fail(e: unknown): never {
-  const err = e as Error & { code?: string };
-  process.stderr.write(`oomtrace: ${err.message}\n`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
-}
+import { watch } from "./watch.ts";
+import { doctor } from "./doctor.ts";
 
 const run = defineCommand({
   meta: { name: "run", description: "Run the agent: report every OOM kill on this node as it happens" },
   args: runArgs,
   async run({ args, rawArgs }) {
-    let cfg;
+    let cfg, filter;
     try {
       rejectUnknown(rawArgs, runArgs);
       cfg = resolveRunConfig(args, process.env, given(rawArgs), hostname().toLowerCase());
+      filter = filterFromArgs(rawArgs, runArgs, args, process.env);
     } catch (e) {
       fail(e);
     }
     const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat });
     log.info(`oomtrace ${VERSION} on node ${cfg.nodeName}`);
-    let agent;
-    try {
-      agent = await startAgent(cfg, log);
-    } catch (e) {
-      log.error((e as Error).message);
-      process.exit(1);
-    }
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info(`${signal}: stopping`);
-      await agent.stop();
-      process.exit(0);
-    };
-    process.on("SIGTERM", () => void stop("SIGTERM"));
-    process.on("SIGINT", () => void stop("SIGINT"));
+    // run is the only command that acts on kills: it alone lets the Kubernetes writers run.
+    await runAgentUntilSignal(cfg, log, { outputs: cfg.output === "none" ? [] : [stdoutSink(cfg.output)], filter, writeToCluster: true });
   },
 });
 
@@ -94,7 +62,7 @@ const probe = defineCommand({
 
 const main = defineCommand({
   meta: { name: "oomtrace", version: VERSION, description: "See every Linux OOM kill as it happens: which pod, container and process died, and why" },
-  subCommands: { run, probe },
+  subCommands: { run, watch, doctor, probe },
 });
 
 runMain(main);

@@ -3,6 +3,10 @@ import { LOG_LEVELS, type LogFormat, type LogLevelName } from "../log.ts";
 import { PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
 import { ConfigError } from "./errors.ts";
 import { criArgs, resolveCriConfig, type CriConfig } from "./cri.ts";
+import { filterArgs } from "./filter.ts";
+import { kubeArgs, resolveKubeConfig, type KubeConfig } from "./kube.ts";
+
+export { ConfigError };
 
 export const runArgs = {
   "node-name": { type: "string", description: "Node name put on every event [env NODE_NAME; default: hostname]" },
@@ -29,8 +33,18 @@ export const runArgs = {
     default: "2000",
     description: "Milliseconds a kill in a pod no name source knows yet waits for its names before going out without them [env OOMTRACE_NAME_WAIT]",
   },
+  ...filterArgs,
+  ...kubeArgs,
   ...criArgs,
 } as const;
+
+/** What citty hands over for flags not given: each definition's default. */
+export function argDefaults(defs: Record<string, { type?: string; default?: unknown }>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(defs).flatMap(([flag, def]) => ("default" in def ? [[flag, def.default]] : [])));
+}
+
+/** Some of run's flags, for another command that takes them with the same meaning. */
+export const runArgsOf = <K extends keyof typeof runArgs>(...keys: K[]) => Object.fromEntries(keys.map((k) => [k, runArgs[k]])) as Pick<typeof runArgs, K>;
 
 export interface RunConfig {
   nodeName: string;
@@ -45,12 +59,11 @@ export interface RunConfig {
   kmsg: boolean;
   hostRoot: string;
   nameWaitMs: number;
+  kube: KubeConfig;
   cri: CriConfig;
 }
 
-export { ConfigError };
-
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+export function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new ConfigError(`--${flag} must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
 }
@@ -101,6 +114,7 @@ export function resolveRunConfig(
     kmsg: args.kmsg !== false,
     hostRoot: pick("host-root", "OOMTRACE_HOST_ROOT") || "/",
     nameWaitMs: milliseconds("name-wait", pick("name-wait", "OOMTRACE_NAME_WAIT"), 60_000),
+    kube: resolveKubeConfig(pick, args, env, given),
     cri: resolveCriConfig(pick, args),
   };
 }

@@ -9,6 +9,8 @@ export interface ProbeChoice {
   modes: ProbeMode[];
   /** Why each mode was kept or left out, one line each, for the log and the probe header. */
   reasons: string[];
+  /** Why each mode is left out on this kernel, or null when it can run. */
+  leftOut: Record<ProbeMode, string | null>;
 }
 
 export class ProbeChoiceError extends Error {
@@ -16,7 +18,7 @@ export class ProbeChoiceError extends Error {
 }
 
 /** What the base (tracepoint) probe needs; every richer one needs it too. */
-function baseProblems(f: KernelFeatures): string[] {
+export function baseProblems(f: KernelFeatures): string[] {
   // Without a runnable bpftrace every other fact is unknown: say only that.
   if (!f.bpftrace.version) {
     return [`bpftrace at ${JSON.stringify(f.bpftrace.path)} did not run: install it (apt-get install bpftrace) or pass --bpftrace PATH`];
@@ -55,5 +57,5 @@ export function chooseProbe(f: KernelFeatures, force?: ProbeMode): ProbeChoice {
     modes = [force];
     reasons.push(`${force}: forced by --probe-mode`);
   }
-  return { modes, reasons };
+  return { modes, reasons, leftOut: why };
 }

@@ -32,6 +32,11 @@ export function findTracefs(hostRoot: string): string | null {
   return null;
 }
 
+/** The host's mount table: under a host root, the host's mounts are those of its init process. */
+export function hostMounts(hostRoot: string): string {
+  return read(join(hostRoot, hostRoot === "/" ? "/proc/self/mounts" : "/proc/1/mounts")) ?? "";
+}
+
 export async function detectFeatures(opts: { hostRoot: string; bpftrace: string }): Promise<KernelFeatures> {
   const root = opts.hostRoot;
   const tracefs = findTracefs(root);
@@ -51,8 +56,7 @@ export async function detectFeatures(opts: { hostRoot: string; bpftrace: string 
     oomKillProcessFtrace: filterFns !== null && /^oom_kill_process(\s|$)/m.test(filterFns),
     markVictimFields: format === null ? null : parseTracepointFormat(format),
     memcgId: parseMemcgId(read(join(root, "/proc/cgroups")) ?? ""),
-    // Under a host root, the host's mounts are those of its init process.
-    cgroup: parseMemoryCgroupVersion(read(join(root, root === "/" ? "/proc/self/mounts" : "/proc/1/mounts")) ?? ""),
+    cgroup: parseMemoryCgroupVersion(hostMounts(root)),
     pageCounterMax: /\bmax;/.test(pageCounter) ? "max" : /\blimit;/.test(pageCounter) ? "limit" : null,
     bpftrace: {
       path: opts.bpftrace,

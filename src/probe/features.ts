@@ -50,15 +50,19 @@ export function parseMemcgId(procCgroups: string): number | null {
   return enabled === "0" ? null : i;
 }
 
-/** Where the memory controller is mounted, from /proc/self/mounts. */
-export function parseMemoryCgroupVersion(mounts: string): "v1" | "v2" | "none" {
-  let v2 = false;
+/** Where the memory controller is mounted, from /proc/self/mounts: a v1 memory hierarchy wins over cgroup2. */
+export function parseMemoryCgroupMount(mounts: string): { version: "v1" | "v2"; dir: string } | null {
+  let v2: string | null = null;
   for (const line of mounts.split("\n")) {
-    const [, , type, opts] = line.split(" ");
-    if (type === "cgroup" && (opts ?? "").split(",").includes("memory")) return "v1";
-    if (type === "cgroup2") v2 = true;
+    const [, dir, type, opts] = line.split(" ");
+    if (type === "cgroup" && (opts ?? "").split(",").includes("memory")) return { version: "v1", dir: dir! };
+    if (type === "cgroup2") v2 ??= dir!;
   }
-  return v2 ? "v2" : "none";
+  return v2 === null ? null : { version: "v2", dir: v2 };
+}
+
+export function parseMemoryCgroupVersion(mounts: string): "v1" | "v2" | "none" {
+  return parseMemoryCgroupMount(mounts)?.version ?? "none";
 }
 
 /** `bpftrace v0.17.0` / `bpftrace v0.23.2-...` → [0, 17, 0]. */

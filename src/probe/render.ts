@@ -9,7 +9,7 @@ import type { ProbeMode } from "./choose.ts";
 export const CHAIN_DEPTH = 16;
 
 /** mark_victim fields that carry the victim's memory facts (upstream 72ba14deb40a and its backports). */
-const MEMORY_FIELDS = ["total_vm", "anon_rss", "file_rss", "shmem_rss", "uid", "pgtables", "oom_score_adj"];
+export const MEMORY_FIELDS = ["total_vm", "anon_rss", "file_rss", "shmem_rss", "uid", "pgtables", "oom_score_adj"];
 
 function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (whole, key: string) => values[key] ?? whole);

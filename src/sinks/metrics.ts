@@ -2,7 +2,7 @@
 import { Counter, Gauge, Registry } from "prom-client";
 import type { OomEvent, Sink } from "../types.ts";
 
-export type Stage = "decode" | "assemble" | "merge" | "attribute" | "sink" | "source";
+export type Stage = "decode" | "assemble" | "merge" | "attribute" | "filter" | "sink" | "source";
 export type Outcome = "observed" | "attributed" | "skipped" | "error";
 
 export class Metrics {

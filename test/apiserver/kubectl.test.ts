@@ -8,7 +8,10 @@ import { apiClient } from "./client.ts";
 import { makeEventV1, makePod } from "./fixtures.ts";
 import { type ApiServer, type ApiServerOptions, startApiServer } from "./server.ts";
 
-const KUBECTL = process.env.KUBECTL ?? Bun.which("kubectl");
+// Debian's kubectl (kubernetes-client 1.32 from the trixie root: `scripts/bpftrace-trixie.sh kubectl`);
+// KUBECTL=/path/to/kubectl runs the same tests with another one.
+const DEBIAN_KUBECTL = process.env.OOMTRACE_KUBECTL_DEBIAN || null;
+const KUBECTL = process.env.KUBECTL || DEBIAN_KUBECTL;
 // Each kubectl run is a fresh Go process: fast alone (~80 ms), seconds on a loaded machine.
 setDefaultTimeout(60_000);
 type User = "cert" | "token" | "bad-token";
@@ -21,7 +24,14 @@ function kubectlMinor(): number {
 const MINOR = kubectlMinor();
 // Before server-side field validation (1.25), kubectl create validates with the OpenAPI v2 protobuf schema, which this server does not serve.
 const CREATE = MINOR >= 25 ? ["create", "-f", "-"] : ["create", "--validate=false", "-f", "-"];
-if (!KUBECTL) console.warn("kubectl not found (apt-get install kubernetes-client, or set KUBECTL): kubectl fidelity tests skipped");
+
+describe("Debian's kubectl is available for the tests", () => {
+  test("scripts/bpftrace-trixie.sh kubectl gave a wrapper (OOMTRACE_KUBECTL_DEBIAN) that runs kubectl 1.32", () => {
+    expect(DEBIAN_KUBECTL).not.toBeNull();
+    const out = Bun.spawnSync([DEBIAN_KUBECTL!, "version", "--client", "-o", "json"]).stdout.toString();
+    expect(JSON.parse(out).clientVersion).toMatchObject({ major: "1", minor: "32" });
+  });
+});
 
 const home = mkdtempSync(join(tmpdir(), "oomtrace-kubectl-"));
 

@@ -11,6 +11,8 @@ import { Kubelet, type Pod, type Qos } from "../helpers/kubelet.ts";
 import { CriClient } from "../../src/cri/client.ts";
 
 const MiB = 1 << 20;
+/** Exit code of a process killed by SIGKILL; the agent's event says it was the OOM killer. */
+const SIGKILLED = 137;
 const HOG = ["/bin/tail", "/dev/zero"];
 /** Grows only once the test opens its gate, so the test acts first (stops the runtime, waits for a listing). */
 const GATED_HOG = ["/bin/sh", "-c", "while [ ! -e /gate/go ]; do sleep 0.1; done; exec tail /dev/zero"];
@@ -84,7 +86,7 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     test(`${qos} pod: namespace, pod, container, pod UID and container id from CRI alone`, async () => {
       const pod = await runPod(qos, { app: "web" });
       const id = await kubelet.startContainer(pod, "hog", HOG, 32 * MiB);
-      expect(await kubelet.exited(id)).toBe("OOMKilled");
+      expect(await kubelet.exited(id)).toBe(SIGKILLED);
       const e = await eventFor(agent, id);
       expect(e.constraint).toBe("memcg");
       expect(e.scope).toBe("container");
@@ -98,7 +100,7 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
   test("a container restarted right after its kill: the kill keeps the killed container's id and names", async () => {
     const pod = await runPod("burstable");
     const first = await kubelet.startContainer(pod, "hog", HOG, 32 * MiB);
-    expect(await kubelet.exited(first)).toBe("OOMKilled");
+    expect(await kubelet.exited(first)).toBe(SIGKILLED);
     // What kubelet does next: the same container again, attempt 1, new id; it is killed too.
     const second = await kubelet.startContainer(pod, "hog", HOG, 32 * MiB, 1);
     expect(second).not.toBe(first);
@@ -124,7 +126,7 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     // Two listings after the start: the second began after the container existed.
     await agent.waitFor("two CRI listings", () => listings() >= before + 2);
     g.open();
-    expect(await kubelet.exited(id)).toBe("OOMKilled");
+    expect(await kubelet.exited(id)).toBe(SIGKILLED);
     await kubelet.removePod(pod);
     pods.splice(pods.indexOf(pod), 1);
     const probe = new CriClient(ctd.socket);

@@ -35,10 +35,11 @@ export class AgentProcess {
   readonly proc: Subprocess;
   readonly exited: Promise<number>;
 
-  constructor(args: string[] = [], env: Record<string, string> = {}) {
+  /** `command` runs the binary some other way: a chroot, or a launcher that execs the binary in its own mount namespace. */
+  constructor(args: string[] = [], env: Record<string, string> = {}, command: string[] = [BINARY]) {
     if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run bun run build first`);
     this.proc = Bun.spawn(
-      [BINARY, "run", "--node-name", "test-node", "--log-format", "json", "--log-level", "debug", "--metrics-bind-address", `127.0.0.1:${this.port}`, ...args],
+      [...command, "run", "--node-name", "test-node", "--log-format", "json", "--log-level", "debug", "--metrics-bind-address", `127.0.0.1:${this.port}`, ...args],
       { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } },
     );
     void this.pump(this.proc.stdout as ReadableStream<Uint8Array>, (l) => {

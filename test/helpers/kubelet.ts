@@ -111,20 +111,20 @@ export class Kubelet {
     return id;
   }
 
-  /** Waits until the container has exited; returns the runtime's reason (OOMKilled for a memcg kill). */
-  async exited(id: string, timeoutMs = 60_000): Promise<string> {
+  /**
+   * Waits until the container has exited; returns its exit code (137: SIGKILL). Not the runtime's
+   * reason: containerd 1.6 on cgroup v1 says "OOMKilled" only when the shim's OOM notice beats the
+   * exit, and measured here it often says "Error" for a real memcg kill.
+   */
+  async exited(id: string, timeoutMs = 60_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const raw = await this.call("ContainerStatus", new Writer().string(1, id));
-      const s = raw.message(1)!;
-      if (s.varint(3) === 2n) return s.string(10);
+      const s = (await this.call("ContainerStatus", new Writer().string(1, id))).message(1)!;
+      // ContainerStatus { state = 3 (CONTAINER_EXITED = 2), exit_code = 7 }
+      if (s.varint(3) === 2n) return Number(BigInt.asIntN(32, s.varint(7)));
       await Bun.sleep(100);
     }
     throw new Error(`container ${id} did not exit in ${timeoutMs} ms`);
-  }
-
-  async removeContainer(id: string): Promise<void> {
-    await this.call("RemoveContainer", new Writer().string(1, id));
   }
 
   /** StopPodSandbox then RemovePodSandbox, as kubelet does when a pod is deleted. */

@@ -11,6 +11,12 @@ export interface ProbeScript {
   announcesReady: boolean;
 }
 
+/**
+ * The environment every built-in probe runs with. 128 bytes hold a kubelet container scope name
+ * (85 characters) and fit the BPF stack; 0.23 renamed the variable, and each version reads its own name.
+ */
+export const PROBE_ENV: Readonly<Record<string, string>> = { BPFTRACE_STRLEN: "128", BPFTRACE_MAX_STRLEN: "128" };
+
 export type SupervisorState = "starting" | "attached" | "down" | "stopped";
 
 export interface SupervisorOptions {

@@ -1,10 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, resolveRunConfig, runArgs, type RunConfig } from "../../../src/config/run.ts";
+import { argDefaults, ConfigError, resolveRunConfig, runArgs, type RunConfig } from "../../../src/config/run.ts";
 
 /** What citty hands over: the defaults of runArgs, with the given flags on top. */
-const DEFAULTS: Record<string, unknown> = Object.fromEntries(
-  Object.entries(runArgs).flatMap(([flag, def]) => ("default" in def ? [[flag, def.default]] : [])),
-);
+const DEFAULTS = argDefaults(runArgs);
 
 function resolve(flags: Record<string, unknown> = {}, env: Record<string, string | undefined> = {}, hostname = "worker-1"): RunConfig {
   return resolveRunConfig({ ...DEFAULTS, ...flags }, env, (f) => f in flags, hostname);
@@ -22,7 +20,9 @@ function configError(f: () => unknown): ConfigError {
 
 describe("resolveRunConfig", () => {
   test("defaults: hostname as node name and the documented defaults", () => {
-    expect(resolve({}, {}, "worker-1")).toEqual({
+    // The Kubernetes options have their own tests (kube.test.ts).
+    const { kube: _, ...core } = resolve({}, {}, "worker-1");
+    expect(core).toEqual({
       nodeName: "worker-1",
       output: "ndjson",
       logLevel: "info",

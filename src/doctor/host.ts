@@ -1,0 +1,89 @@
+// The node facts doctor reads beyond the probe's: runtime sockets, the kubelet's cgroup tree, /dev/kmsg, the metrics port (I/O).
+import { closeSync, constants, existsSync, openSync, readdirSync, statSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { join } from "node:path";
+import { parseBindAddress } from "../server.ts";
+
+/**
+ * Where container runtimes put their CRI socket. A short list of the usual places, kept here until
+ * the CRI name source brings its own.
+ */
+export const RUNTIME_SOCKETS: readonly { runtime: string; path: string }[] = [
+  { runtime: "containerd", path: "/run/containerd/containerd.sock" },
+  { runtime: "cri-o", path: "/run/crio/crio.sock" },
+  { runtime: "containerd (k3s)", path: "/run/k3s/containerd/containerd.sock" },
+  { runtime: "cri-dockerd", path: "/run/cri-dockerd.sock" },
+];
+
+export interface SocketFound {
+  runtime: string;
+  path: string;
+  /** Something accepted a connection on it (a socket file can outlive its daemon). */
+  answers: boolean;
+}
+
+function connects(path: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((done) => {
+    const s = createConnection({ path });
+    const end = (ok: boolean) => {
+      s.destroy();
+      done(ok);
+    };
+    s.setTimeout(timeoutMs, () => end(false));
+    s.once("connect", () => end(true));
+    s.once("error", () => end(false));
+  });
+}
+
+export async function findRuntimeSockets(hostRoot: string): Promise<SocketFound[]> {
+  const found: SocketFound[] = [];
+  for (const s of RUNTIME_SOCKETS) {
+    const path = join(hostRoot, s.path);
+    let socket = false;
+    try {
+      socket = statSync(path).isSocket();
+    } catch {
+      continue;
+    }
+    if (socket) found.push({ runtime: s.runtime, path, answers: await connects(path, 1000) });
+  }
+  return found;
+}
+
+/** The kubelet's cgroup driver, from the top of its tree under the memory hierarchy (pure). */
+export function kubeletDriver(entries: readonly string[]): "systemd" | "cgroupfs" | "both" | null {
+  const systemd = entries.includes("kubepods.slice");
+  const cgroupfs = entries.includes("kubepods");
+  return systemd && cgroupfs ? "both" : systemd ? "systemd" : cgroupfs ? "cgroupfs" : null;
+}
+
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Whether /dev/kmsg opens for reading, as the agent's second source needs. */
+export function kmsgReadable(hostRoot: string): { ok: boolean; error: string | null } {
+  const path = join(hostRoot, "/dev/kmsg");
+  if (!existsSync(path)) return { ok: false, error: `${path} does not exist` };
+  try {
+    closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    return { ok: true, error: null };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+/** Whether the metrics address can be bound now; "" means metrics are off. */
+export async function metricsPortFree(address: string): Promise<{ free: boolean; error: string | null } | null> {
+  if (address === "") return null;
+  const { hostname, port } = parseBindAddress(address);
+  return new Promise((done) => {
+    const server = createServer();
+    server.once("error", (e: NodeJS.ErrnoException) => done({ free: false, error: e.code === "EADDRINUSE" ? "in use by another process" : e.message }));
+    server.listen({ host: hostname, port, exclusive: true }, () => server.close(() => done({ free: true, error: null })));
+  });
+}
