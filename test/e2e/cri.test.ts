@@ -137,18 +137,19 @@ describe("compiled agent names pods through a real containerd (CRI), no API serv
     expect(e.pod).toMatchObject({ uid: pod.uid, name: pod.name, namespace: pod.namespace, named_by: "cri" });
   });
 
-  test("--cri-endpoint auto finds the runtime's socket under --host-root, as in a DaemonSet", async () => {
+  test("--cri-endpoint auto finds the runtime's socket under --host-root, as in a DaemonSet; --selector matches the pod labels CRI gave", async () => {
     // A host root as a DaemonSet mounts it: the host's /proc, /sys and /dev, and the runtime's socket dir.
     const hostRoot = mkdtempSync(join(tmpdir(), "oomtrace-hostroot-"));
     tempDirs.push(hostRoot);
     for (const d of ["proc", "sys", "dev"]) symlinkSync(`/${d}`, join(hostRoot, d));
     mkdirSync(join(hostRoot, "run/containerd"), { recursive: true });
     symlinkSync(ctd.socket, join(hostRoot, "run/containerd/containerd.sock"));
-    const a = new AgentProcess(["--host-root", hostRoot, "--cri-resync", "1000"]);
+    // The selector matches the pod's own labels, which only the runtime's sandbox can give here.
+    const a = new AgentProcess(["--host-root", hostRoot, "--cri-resync", "1000", "--selector", "app=web"]);
     agents.push(a);
     await a.attached();
     await a.waitFor("the socket found", () => a.logs.some((l) => l.msg === `cri: naming pods through the runtime at ${join(hostRoot, "run/containerd/containerd.sock")}`));
-    const pod = await runPod("burstable");
+    const pod = await runPod("burstable", { app: "web" });
     const id = await kubelet.startContainer(pod, "hog", HOG, 32 * MiB);
     namedContainer(await eventFor(a, id), id, "hog");
   });
