@@ -184,10 +184,6 @@ export class Containerd {
     return pids;
   }
 
-  recentLog(): string {
-    return this.log;
-  }
-
   /** Stops containerd and removes its directories (the shims of leftover containers are killed first). */
   async remove(): Promise<void> {
     await this.stop();

@@ -133,11 +133,6 @@ export class Kubelet {
     await this.call("RemovePodSandbox", new Writer().string(1, pod.sandboxId));
   }
 
-  /** The memory cgroup dir of a container, as runc made it under the cgroupfs driver. */
-  memoryDir(pod: Pod, containerId: string): string {
-    return join("/sys/fs/cgroup/memory", pod.cgroupParent, containerId);
-  }
-
   /**
    * Removes the kubelet tree, deepest first, in every controller runc made it in (kubelet would do
    * this itself). In the other controllers runc also made our memory cgroup's path: those dirs go too
