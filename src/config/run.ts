@@ -5,6 +5,7 @@ import { ConfigError } from "./errors.ts";
 import { criArgs, resolveCriConfig, type CriConfig } from "./cri.ts";
 import { filterArgs } from "./filter.ts";
 import { kubeArgs, resolveKubeConfig, type KubeConfig } from "./kube.ts";
+import { pressureArgs, resolvePressureConfig, type PressureConfig } from "./pressure.ts";
 
 export { ConfigError };
 
@@ -35,6 +36,7 @@ export const runArgs = {
   },
   ...filterArgs,
   ...kubeArgs,
+  ...pressureArgs,
   ...criArgs,
 } as const;
 
@@ -60,6 +62,7 @@ export interface RunConfig {
   hostRoot: string;
   nameWaitMs: number;
   kube: KubeConfig;
+  pressure: PressureConfig;
   cri: CriConfig;
 }
 
@@ -115,6 +118,7 @@ export function resolveRunConfig(
     hostRoot: pick("host-root", "OOMTRACE_HOST_ROOT") || "/",
     nameWaitMs: milliseconds("name-wait", pick("name-wait", "OOMTRACE_NAME_WAIT"), 60_000),
     kube: resolveKubeConfig(pick, args, env, given),
+    pressure: resolvePressureConfig(args, pick),
     cri: resolveCriConfig(pick, args),
   };
 }

@@ -4,6 +4,7 @@ import type { OomEvent, Sink } from "../types.ts";
 
 export type Stage = "decode" | "assemble" | "merge" | "attribute" | "filter" | "sink" | "source";
 export type Outcome = "observed" | "attributed" | "skipped" | "error";
+type ContainerLabel = "namespace" | "pod" | "container";
 
 export class Metrics {
   readonly registry = new Registry();
@@ -15,6 +16,9 @@ export class Metrics {
   private readonly probeUp: Gauge<"mode">;
   private readonly buildInfo: Gauge<"version" | "bpftrace_version" | "probe">;
   private readonly confirmations: Counter<"result">;
+  private readonly timeToOom: Gauge<ContainerLabel> | null;
+  /** The labels each container's time-to-OOM series has now, so a rename or an end removes it. */
+  private readonly timeToOomSeries = new Map<string, Record<ContainerLabel, string>>();
   private readonly criRequests: Counter<"call" | "outcome">;
 
   constructor(opts: { podLabels: boolean }) {
@@ -69,6 +73,14 @@ export class Metrics {
       labelNames: ["result"],
       registers,
     });
+    this.timeToOom = opts.podLabels
+      ? new Gauge({
+          name: "oomtrace_time_to_oom_seconds",
+          help: "Estimated seconds until a growing container reaches its memory limit; only while an estimate is confident.",
+          labelNames: ["namespace", "pod", "container"],
+          registers,
+        })
+      : null;
     this.criRequests = new Counter({
       name: "oomtrace_cri_requests_total",
       help: "Calls to the container runtime (CRI), by outcome: ok, not_found, unavailable, deadline, malformed or error.",
@@ -101,6 +113,19 @@ export class Metrics {
 
   confirmation(agree: boolean): void {
     this.confirmations.inc({ result: agree ? "agree" : "disagree" });
+  }
+
+  /** Sets (seconds) or removes (null) the time-to-OOM series of the container known by `key`. */
+  setTimeToOom(key: string, labels: Record<ContainerLabel, string>, seconds: number | null): void {
+    if (!this.timeToOom) return;
+    const old = this.timeToOomSeries.get(key);
+    if (old && (seconds === null || old.namespace !== labels.namespace || old.pod !== labels.pod || old.container !== labels.container)) {
+      this.timeToOom.remove(old);
+      this.timeToOomSeries.delete(key);
+    }
+    if (seconds === null) return;
+    this.timeToOom.set(labels, seconds);
+    this.timeToOomSeries.set(key, labels);
   }
 
   criRequest(call: string, outcome: string): void {

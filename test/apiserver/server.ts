@@ -42,6 +42,8 @@ export interface ApiServerOptions {
   autoCreateNamespaces?: boolean;
   /** Answer aggregated discovery when asked. Default true; false makes clients use the per-group documents. */
   aggregatedDiscovery?: boolean;
+  /** Called as each response finishes, with its record (code filled): benchmarks timestamp accepted writes here. */
+  onResponse?: (record: RequestRecord) => void;
 }
 
 export type Fault = { status: 429; retryAfterSeconds?: number } | { status: 410 | 500 | 503 | 504 } | { reset: true };
@@ -151,7 +153,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     const id = identityFromCert(req.socket as TLSSocket) ?? identityFromToken(req.headers.authorization, tokens);
     const record: RequestRecord = { method, path, query: url.search, user: id?.user, code: 0 };
     log.push(record);
-    res.on("finish", () => (record.code = res.statusCode));
+    res.on("finish", () => {
+      record.code = res.statusCode;
+      opts.onResponse?.(record);
+    });
 
     const rule = faults.find((f) => f.remaining > 0 && matchesFault(f.match, method, path));
     if (rule) {

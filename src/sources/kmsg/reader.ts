@@ -3,7 +3,8 @@
 // A blocking read would park Bun's only JS thread until the kernel logs something. Measured here:
 // Bun.file().stream() merges records into one chunk, and a stream is destroyed by its first error while
 // EPIPE is routine. So the fd is opened O_NONBLOCK: readSync returns one record or EAGAIN at once, and an
-// empty log is polled with a short backoff; OOM reports can wait a few hundred milliseconds.
+// empty log is polled with a backoff up to 1 s; OOM reports can wait that long (while bpftrace is up, a
+// kmsg kill is held for seconds anyway), and each poll costs idle CPU (bench/: 250 ms → 1 s saved a third).
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -18,7 +19,7 @@ export interface ReadKmsgOptions {
 }
 
 const MIN_POLL_MS = 10;
-const MAX_POLL_MS = 250;
+const MAX_POLL_MS = 1000;
 
 export async function* readKmsg(opts: ReadKmsgOptions = {}): AsyncGenerator<string> {
   const { signal } = opts;

@@ -1,0 +1,154 @@
+#!/usr/bin/env bun
+// `bun run bench`: runs every benchmark against dist/oomtrace with real memcg OOM kills and
+// writes BENCHMARKS.md. `--quick` (or OOMTRACE_BENCH_QUICK=1) runs each part briefly, to check
+// the harness; its figures are not the ones to quote. `--out FILE` writes elsewhere; `--render
+// FILE.json` rewrites the report from a run's saved figures. Needs root, like the e2e tests.
+//
+// bench/ is a top-level peer of test/: it uses the test helpers and the test API server, but it
+// asserts nothing and no file here is a *.test.ts, so `bun test` never runs it.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BenchAgent } from "./agent.ts";
+import { footprint, idleCpu } from "./cost.ts";
+import { bpftraceAloneLatency } from "./bpftrace-alone.ts";
+import { KillLab } from "./kills.ts";
+import { KubeLab, kubePart, type KubeResults } from "./kube.ts";
+import { ndjsonLatency } from "./latency.ts";
+import { LoadWatch, machine } from "./machine.ts";
+import { loadavg } from "./proc.ts";
+import { renderReport, type Results } from "./report.ts";
+import { startup } from "./startup.ts";
+import { storm } from "./storm.ts";
+
+const argv = process.argv.slice(2);
+const quick = argv.includes("--quick") || process.env.OOMTRACE_BENCH_QUICK === "1";
+const outIdx = argv.indexOf("--out");
+const out = outIdx >= 0 ? argv[outIdx + 1]! : join(import.meta.dir, "..", "BENCHMARKS.md");
+
+/** How much of each part to run. */
+const plan = quick
+  ? { startupRuns: 2, latencyRuns: 1, latencyKills: 30, stormRuns: 1, stormSeconds: 5, stormPods: 12, idleSeconds: 10, kubeStartupRuns: 1, annotationKills: 20, restSeconds: 5 }
+  : { startupRuns: 5, latencyRuns: 3, latencyKills: 200, stormRuns: 3, stormSeconds: 15, stormPods: 32, idleSeconds: 60, kubeStartupRuns: 3, annotationKills: 200, restSeconds: 30 };
+export type Plan = typeof plan;
+
+const NODE = "bench-node";
+const TRIXIE_WRAPPER = "/var/cache/oomtrace/bpftrace-0.23";
+const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+// `--render FILE`: rewrite the report from the figures a run saved, without measuring again.
+const renderIdx = argv.indexOf("--render");
+if (renderIdx >= 0) {
+  const saved = JSON.parse(readFileSync(argv[renderIdx + 1]!, "utf8")) as Results;
+  writeFileSync(out, renderReport({ ...saved, started: new Date(saved.started) }));
+  say(`wrote ${out} from ${argv[renderIdx + 1]}`);
+  process.exit(0);
+}
+
+if (process.getuid?.() !== 0) {
+  say("needs root (memory cgroups, bpftrace, /dev/kmsg): run it as root, after the README's setup (scripts/run.sh or scripts/setup.sh)");
+  process.exit(2);
+}
+
+const started = new Date();
+const t0 = performance.now();
+const load = new LoadWatch();
+const lab = new KillLab();
+const agents: BenchAgent[] = [];
+let kube: KubeLab | null = null;
+const stopAll = async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await kube?.stop();
+  await lab.remove();
+};
+process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
+
+try {
+  const m = await machine();
+  say(`${quick ? "quick" : "full"} run on ${m.kernel}, ${m.cores} cores, load average ${loadavg().join(" ")}`);
+
+  load.section("start-up");
+  say(`start-up × ${plan.startupRuns}`);
+  const startups = [];
+  for (let i = 0; i < plan.startupRuns; i++) startups.push(await startup());
+  // bpftrace 0.23 from the Debian trixie root the test suite builds (scripts/bpftrace-trixie.sh), when it is there.
+  const bpftrace023 = process.env.OOMTRACE_BPFTRACE_023 || (existsSync(TRIXIE_WRAPPER) ? TRIXIE_WRAPPER : "");
+  const startups023 = [];
+  if (bpftrace023) {
+    say(`start-up with bpftrace 0.23 (${bpftrace023}) × ${plan.startupRuns}`);
+    for (let i = 0; i < plan.startupRuns; i++) startups023.push(await startup(["--bpftrace", bpftrace023]));
+  }
+
+  load.section("idle");
+  // The agent under test, and beside it the kmsg-only method: the same binary with no bpftrace,
+  // so the same kmsg parser reads the same kernel log during the same storm.
+  const agent = new BenchAgent([]);
+  const kmsgOnly = new BenchAgent(["--bpftrace", "/nonexistent/kmsg-only"]);
+  agents.push(agent, kmsgOnly);
+  await agent.ready();
+  await kmsgOnly.waitFor("the kmsg-only agent to serve", () => kmsgOnly.logAt("serving"));
+  await Bun.sleep(5000);
+  say(`idle CPU over ${plan.idleSeconds} s`);
+  const idle = await idleCpu(agent, plan.idleSeconds);
+  const atRest = footprint(agent);
+  const probe = /oomtrace_build_info\{[^}]*probe="([^"]+)"/.exec(await agent.metrics())?.[1] ?? "unknown";
+
+  load.section("kill → NDJSON");
+  const latency = [];
+  for (let i = 0; i < plan.latencyRuns; i++) {
+    say(`kill → NDJSON, run ${i + 1}/${plan.latencyRuns}: ${plan.latencyKills} kills`);
+    latency.push(await ndjsonLatency(agent, lab, plan.latencyKills));
+  }
+
+  say(`kill → bpftrace's stdout, bpftrace alone: ${plan.latencyKills} kills`);
+  const bpftraceAlone = await bpftraceAloneLatency(lab, plan.latencyKills);
+
+  load.section("storm");
+  const storms = [];
+  for (let i = 0; i < plan.stormRuns; i++) {
+    say(`storm ${i + 1}/${plan.stormRuns}: ${plan.stormPods} pods for ${plan.stormSeconds} s`);
+    storms.push(await storm(agent, kmsgOnly, lab, plan.stormPods, plan.stormSeconds));
+  }
+  const afterStorm = footprint(agent);
+  const agentMetrics = await agent.metrics();
+  await Promise.all([agent.stop(), kmsgOnly.stop()]);
+  agents.length = 0;
+
+  load.section("Kubernetes");
+  kube = await KubeLab.start().catch((e: Error) => {
+    say(`the test API server did not start: ${e.message}`);
+    return null;
+  });
+  const kubeResults: KubeResults = kube
+    ? await kubePart(kube, lab, agents, plan, NODE, say)
+    : { unavailable: "the test API server did not start (it makes its certificates with openssl: is it installed?)" };
+  load.stop();
+
+  const results: Results = {
+    quick,
+    command: `bun run bench${quick ? " --quick" : ""}`,
+    started,
+    durationS: (performance.now() - t0) / 1000,
+    machine: m,
+    probe,
+    plan,
+    load: load.sections,
+    startups,
+    startups023,
+    idle,
+    atRest,
+    afterStorm,
+    latency,
+    bpftraceAlone,
+    storms,
+    agentMetrics,
+    kube: kubeResults,
+  };
+  writeFileSync(out, renderReport(results));
+  const figures = join(tmpdir(), "oomtrace-bench-results.json");
+  writeFileSync(figures, JSON.stringify(results, null, 1));
+  say(`wrote ${out} in ${results.durationS.toFixed(0)} s; the figures are in ${figures} (bun bench/index.ts --render ${figures})`);
+} finally {
+  load.stop();
+  await stopAll();
+}

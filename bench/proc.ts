@@ -1,0 +1,60 @@
+// What the kernel says about processes and the machine: CPU time, RSS, load, OOM counters.
+import { readdirSync, readFileSync } from "node:fs";
+
+const read = (p: string): string | null => {
+  try {
+    return readFileSync(p, "utf8");
+  } catch {
+    return null;
+  }
+};
+
+/** Clock ticks per second for /proc/<pid>/stat; 100 on every Linux build this runs on. */
+const TICKS_PER_S = 100;
+
+/** User + system CPU of a process (all its threads, live and exited), in ms; null once it is gone. */
+export function cpuMs(pid: number): number | null {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return null;
+  // Fields after the comm, which may hold spaces and parentheses: state is field 3, utime 14, stime 15.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
+}
+
+export interface Rss {
+  anonKiB: number;
+  fileKiB: number;
+  shmemKiB: number;
+}
+
+export function rss(pid: number): Rss | null {
+  const s = read(`/proc/${pid}/status`);
+  if (!s) return null;
+  const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? NaN);
+  return { anonKiB: kib("RssAnon"), fileKiB: kib("RssFile"), shmemKiB: kib("RssShmem") };
+}
+
+/** The 1-, 5- and 15-minute load averages. */
+export function loadavg(): [number, number, number] {
+  const [a, b, c] = (read("/proc/loadavg") ?? "NaN NaN NaN").split(" ").map(Number);
+  return [a!, b!, c!];
+}
+
+/** OOM kills on the whole machine since boot (every cgroup, every user of this host). */
+export function vmstatOomKills(): number {
+  return Number(/^oom_kill (\d+)$/m.exec(read("/proc/vmstat") ?? "")?.[1] ?? NaN);
+}
+
+/** Pids whose parent is `ppid` and whose comm is `comm` (children of any of its threads). */
+export function childrenNamed(ppid: number, comm: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    const stat = read(`/proc/${e}/stat`);
+    if (!stat) continue;
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (parent === ppid && name === comm) out.push(Number(e));
+  }
+  return out;
+}

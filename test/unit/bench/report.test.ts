@@ -1,0 +1,73 @@
+// BENCHMARKS.md from figures: each target's verdict, how far off and why, and the load warning.
+import { describe, expect, test } from "bun:test";
+import { renderReport, type Results } from "../../../bench/report.ts";
+
+const lat = (p50Ms: number, p99Ms: number) => ({ kills: 200, reported: 200, p50Ms, p99Ms, maxMs: p99Ms + 1, load1: 0.2 });
+const rss = (anonKiB: number) => ({ anonKiB, fileKiB: 40_000, shmemKiB: 0 });
+const seen = (captured: number, attributed: number) => ({ captured, attributed, duplicates: 0, bySource: { bpftrace: captured } });
+
+function results(over: Partial<Results> = {}): Results {
+  return {
+    quick: false,
+    command: "bun run bench",
+    started: new Date("2026-11-21T10:00:00Z"),
+    durationS: 300,
+    machine: { kernel: "6.18", cpu: "cpu", cores: 2, memGiB: 24, cgroupMemory: "v1", bun: "1.4.5", bpftrace: "bpftrace v0.17.0", oomtrace: "0.1.0", binaryBytes: 110 << 20 },
+    probe: "tracepoint",
+    plan: { latencyKills: 200 },
+    load: [
+      { name: "start-up", start: 0.1, max: 0.3, end: 0.2 },
+      { name: "storm", start: 0.3, max: 30, end: 25 },
+    ],
+    startups: [{ chosenMs: 300, attachedMs: 1500, readyMs: 1503, load1: 0.2 }],
+    startups023: [],
+    idle: { seconds: 60, agentCpuPct: 0.05, bpftraceCpuPct: 0.01, foreignKills: 0, load1: 0.2 },
+    atRest: { agent: rss(12 * 1024), bpftrace: rss(30 * 1024) },
+    afterStorm: { agent: rss(20 * 1024), bpftrace: rss(60 * 1024) },
+    latency: [lat(3, 8), lat(3, 12), lat(4, 9)],
+    bpftraceAlone: lat(2, 6),
+    storms: [{ seconds: 15, pods: 32, kernelKills: 1000, vmstatKills: 1000, agent: seen(1000, 1000), kmsgOnly: seen(1000, 30), agentCpuPct: 5, bpftraceCpuPct: 1, cpuMsPerKill: 1, settleSeconds: 16, load1: 30 }],
+    agentMetrics: 'oomtrace_lost_events_total{source="bpftrace"} 0\n',
+    kube: { unavailable: "oomtrace: unknown flag --kubernetes; see --help" },
+    ...over,
+  };
+}
+
+const summaryRow = (md: string, figure: string) => md.split("\n").find((l) => l.startsWith(`| ${figure}`)) ?? "";
+
+describe("renderReport", () => {
+  test("met and missed targets, with how far off and why", () => {
+    const md = renderReport(results());
+    expect(summaryRow(md, "kill → NDJSON p99")).toContain("| met |"); // median of 8, 12, 9
+    expect(summaryRow(md, "start → probe attached")).toContain("**missed**: 1.5× the target (+500.0 ms)");
+    expect(summaryRow(md, "start → probe attached")).toContain("1200.0 ms of it; the agent's own start is 300.0 ms");
+    expect(summaryRow(md, "agent + bpftrace anon RSS, at rest")).toContain("| met |");
+    expect(summaryRow(md, "agent + bpftrace anon RSS, after the storms")).toContain("**missed**");
+    expect(summaryRow(md, "kill → annotation p99")).toContain("not available in this build");
+    expect(summaryRow(md, "storm kills captured")).toContain("| met |");
+  });
+
+  test("kills that kmsg reported before bpftrace's late record: the attribution gap is explained", () => {
+    const storms = [{ ...results().storms[0]!, agent: seen(1000, 993) }];
+    const md = renderReport(results({ storms, agentMetrics: 'oomtrace_pipeline_events_total{stage="merge",outcome="skipped",reason="late_duplicate"} 7\n' }));
+    expect(summaryRow(md, "storm kills attributed")).toContain("**missed** by 0.7 points");
+    expect(summaryRow(md, "storm kills attributed")).toContain("7 bpftrace records reached the agent more than 5 s after kmsg's report");
+  });
+
+  test("the kmsg-only method's count sits beside ours, as a share of the kernel's", () => {
+    const md = renderReport(results());
+    expect(md).toContain("| 1: 15 s | 32 | 1000 | 1000 (100.0 %) | 1000 (100.0 %) | 1000 (100.0 %) | 30 (3.0 %) | 1000 |");
+  });
+
+  test("a busy machine is called busy; the storm's own load does not count", () => {
+    expect(renderReport(results())).toContain("The machine was quiet apart from the benchmark.");
+    const busy = renderReport(results({ load: [{ name: "start-up", start: 6, max: 9, end: 7 }] }));
+    expect(busy).toContain("Other work ran beside the benchmark");
+  });
+
+  test("a quick run says not to quote it; an idle window with others' kills says so", () => {
+    const md = renderReport(results({ quick: true, idle: { seconds: 10, agentCpuPct: 0.5, bpftraceCpuPct: 0, foreignKills: 7, load1: 1 } }));
+    expect(md).toContain("**Quick run**");
+    expect(summaryRow(md, "idle CPU")).toContain("not idle: 7 kills by others in the window");
+  });
+});
