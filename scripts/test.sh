@@ -5,8 +5,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 # The tests' own needs: python3 for memory hogs, debootstrap for the bpftrace 0.23 and runtime roots,
 # bsdutils for `script` (the pseudo-terminal of the watch test; essential in Debian, named here because
-# a test needs it), qemu-user-static for the arm64 release binary.
-bash scripts/setup.sh python3 debootstrap bsdutils qemu-user-static || { echo "setup failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+# a test needs it), qemu-user-static for the arm64 release binary, containerd, runc and busybox-static
+# for the real container runtime of the CRI tests.
+bash scripts/setup.sh python3 debootstrap bsdutils qemu-user-static containerd runc busybox-static || { echo "setup failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 # bpftrace 0.23 from a Debian trixie root, for the tests that run both versions.
 OOMTRACE_BPFTRACE_023=$(bash scripts/bpftrace-trixie.sh | tail -n 1) || OOMTRACE_BPFTRACE_023=""
 export OOMTRACE_BPFTRACE_023

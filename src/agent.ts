@@ -6,6 +6,7 @@ import type { RunConfig } from "./config/run.ts";
 import { kernelTimeToDate, sampleClock, type ClockSample } from "./clock.ts";
 import { parseCgroupPath, oomScope } from "./attribute/cgroup-path.ts";
 import { resolveNames, withNames } from "./attribute/names.ts";
+import { criResolver } from "./cri/index.ts";
 import { KillAssembler } from "./decode/assemble.ts";
 import { SourceMerger } from "./decode/merge.ts";
 import { detectFeatures } from "./probe/detect.ts";
@@ -89,6 +90,8 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
     resolvers.push(kube.resolver);
     if (kube.sink) sinks.push(kube.sink);
   }
+  const cri = criResolver(cfg, metrics, log);
+  if (cri) resolvers.push(cri);
   if (needsNames(opts.filter) && resolvers.length === 0) {
     log.warn("the filter picks kills by namespace, pod, container or labels, but no name source is configured: only named kills pass, so none will");
   }
@@ -257,6 +260,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
       deliver(merger.flush());
       await Promise.all(naming);
       server?.stop();
+      cri?.stop();
       for (const s of sinks) if (s !== kube?.sink) await s.close?.();
       await kube?.stop();
     },

@@ -82,7 +82,7 @@ export interface CgroupIdentity {
 export interface WorkloadNames {
   source: "apiserver" | "cri";
   pod: { uid: string; namespace: string; name: string; labels: Record<string, string> };
-  container: { id: string | null; name: string | null; image: string | null } | null;
+  container: { id: string | null; name: string | null; image: string | null; startedAt?: Date | null } | null;
 }
 
 /**

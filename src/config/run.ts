@@ -2,6 +2,7 @@
 import { LOG_LEVELS, type LogFormat, type LogLevelName } from "../log.ts";
 import { PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
 import { ConfigError } from "./errors.ts";
+import { criArgs, resolveCriConfig, type CriConfig } from "./cri.ts";
 import { filterArgs } from "./filter.ts";
 import { kubeArgs, resolveKubeConfig, type KubeConfig } from "./kube.ts";
 import { pressureArgs, resolvePressureConfig, type PressureConfig } from "./pressure.ts";
@@ -36,6 +37,7 @@ export const runArgs = {
   ...filterArgs,
   ...kubeArgs,
   ...pressureArgs,
+  ...criArgs,
 } as const;
 
 /** What citty hands over for flags not given: each definition's default. */
@@ -61,6 +63,7 @@ export interface RunConfig {
   nameWaitMs: number;
   kube: KubeConfig;
   pressure: PressureConfig;
+  cri: CriConfig;
 }
 
 export function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -116,5 +119,6 @@ export function resolveRunConfig(
     nameWaitMs: milliseconds("name-wait", pick("name-wait", "OOMTRACE_NAME_WAIT"), 60_000),
     kube: resolveKubeConfig(pick, args, env, given),
     pressure: resolvePressureConfig(args, pick),
+    cri: resolveCriConfig(pick, args),
   };
 }

@@ -5,7 +5,13 @@ import type { CgroupIdentity, OomEvent, PressureEvent, WorkloadNames } from "../
 export function identityJson(id: CgroupIdentity | null, names: WorkloadNames | null): Record<string, unknown> {
   return {
     workload: { kind: id?.workload ?? null, unit: id?.unit ?? null },
-    container: { id: id?.container?.id ?? null, runtime: id?.container?.runtime ?? null, name: id?.container?.name ?? null },
+    container: {
+      id: id?.container?.id ?? null,
+      runtime: id?.container?.runtime ?? null,
+      name: id?.container?.name ?? null,
+      image: names?.container?.image ?? null,
+      started_at: names?.container?.startedAt?.toISOString() ?? null,
+    },
     pod: {
       uid: id?.pod?.uid ?? null,
       qos: id?.pod?.qos ?? null,

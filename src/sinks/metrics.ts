@@ -19,6 +19,7 @@ export class Metrics {
   private readonly timeToOom: Gauge<ContainerLabel> | null;
   /** The labels each container's time-to-OOM series has now, so a rename or an end removes it. */
   private readonly timeToOomSeries = new Map<string, Record<ContainerLabel, string>>();
+  private readonly criRequests: Counter<"call" | "outcome">;
 
   constructor(opts: { podLabels: boolean }) {
     const registers = [this.registry];
@@ -80,6 +81,12 @@ export class Metrics {
           registers,
         })
       : null;
+    this.criRequests = new Counter({
+      name: "oomtrace_cri_requests_total",
+      help: "Calls to the container runtime (CRI), by outcome: ok, not_found, unavailable, deadline, malformed or error.",
+      labelNames: ["call", "outcome"],
+      registers,
+    });
   }
 
   pipeline(stage: Stage, outcome: Outcome, reason = ""): void {
@@ -119,6 +126,10 @@ export class Metrics {
     if (seconds === null) return;
     this.timeToOom.set(labels, seconds);
     this.timeToOomSeries.set(key, labels);
+  }
+
+  criRequest(call: string, outcome: string): void {
+    this.criRequests.inc({ call, outcome });
   }
 
   /** The sink that counts kills. */

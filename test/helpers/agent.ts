@@ -15,7 +15,7 @@ export interface NdjsonEvent {
   victim: { pid: number; tid: number | null; comm: string | null; anon_rss_kb: number | null; oom_score_adj: number | null; total_vm_kb: number | null };
   trigger: { pid: number | null; tid: number | null; comm: string | null };
   cgroup: { path: string | null; oom_path: string | null };
-  container: { id: string | null; runtime: string | null; name: string | null };
+  container: { id: string | null; runtime: string | null; name: string | null; image: string | null; started_at: string | null };
   pod: { uid: string | null; qos: string | null; namespace: string | null; name: string | null; named_by: "apiserver" | "cri" | null };
   workload: { kind: string | null; unit: string | null };
   attribution: string;

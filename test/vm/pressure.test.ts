@@ -104,7 +104,7 @@ describe.skipIf(process.getuid?.() !== 0)("qemu guest (scripts/vm): early warnin
       expect(kill, why).toBeDefined();
       expect(kill!.source, why).toBe("kmsg");
       expect(kill!.cgroup.path, why).toBe(filledPath);
-      expect(kill!.container, why).toEqual({ id: filledId, runtime: "containerd", name: null });
+      expect(kill!.container, why).toEqual({ id: filledId, runtime: "containerd", name: null, image: null, started_at: null });
 
       const warnings = lines.filter((l): l is PressureNdjson => l.kind === "memory_pressure");
       expect(warnings.filter((w) => w.cgroup.path === steadyPath), why).toEqual([]);

@@ -36,6 +36,7 @@ describe("resolveRunConfig", () => {
       hostRoot: "/",
       nameWaitMs: 2000,
       pressure: expect.anything(), // test/unit/config/pressure.test.ts
+      cri: { endpoint: "auto", resyncMs: 10000 },
     });
   });
 

@@ -139,7 +139,7 @@ describe("formatNdjson", () => {
   test("no identity → the pod and container fields are null, not missing", () => {
     const o = JSON.parse(formatNdjson(event({ identity: null, attribution: "unresolved", kill: kill({ cgroupPath: null }) })));
     expect(o.pod).toEqual({ uid: null, qos: null, namespace: null, name: null, named_by: null });
-    expect(o.container).toEqual({ id: null, runtime: null, name: null });
+    expect(o.container).toEqual({ id: null, runtime: null, name: null, image: null, started_at: null });
     expect(o.cgroup.path).toBeNull();
     expect(o.attribution).toBe("unresolved");
   });

@@ -60,7 +60,7 @@ describe("memory_pressure NDJSON", () => {
       },
       cgroup: { path: HOSTILE_PATH },
       workload: { kind: "kubernetes", unit: null },
-      container: { id: CID, runtime: "containerd", name: "app\\x" },
+      container: { id: CID, runtime: "containerd", name: "app\\x", image: null, started_at: null },
       pod: { uid: UID, qos: "burstable", namespace: "team-a", name: 'web"0\n', named_by: "apiserver" },
     });
   });
