@@ -10,19 +10,10 @@ function sourceFiles(dir: string): string[] {
 
 const source = () => sourceFiles(join(REPO, "src")).map((f) => readFileSync(f, "utf8")).join("\n");
 
-/**
- * Variables whose code is on another branch while this one is written (issue 3); once those
- * are merged, the scan of src/ finds them and this list can go.
- */
-export const AWAITING: Record<string, string> = Object.fromEntries([
-  ...["KUBERNETES", "KUBE_QPS", "KUBE_BURST", "VICTIM_ANNOTATION", "VICTIM_ANNOTATION_KINDS", "VICTIM_CONDITION", "VICTIM_CONDITION_KINDS", "EVENTS", "EVENT_KINDS", "EVENT_COMMAND_LINE", "STATE_DIR"].map((n) => [`OOMTRACE_${n}`, "issue 3"]),
-  ["KUBECONFIG", "issue 3"],
-]);
-
-/** Variables the agent reads: the names its source spells out, plus AWAITING. */
+/** Variables the agent reads: the names its source spells out. */
 export function agentEnvNames(): Set<string> {
-  const names = new Set([...source().matchAll(/"((?:OOMTRACE|NODE_NAME|KUBECONFIG)[A-Z0-9_]*)"/g)].map((m) => m[1]!));
-  for (const n of Object.keys(AWAITING)) names.add(n);
+  // Spelled as a string ("OOMTRACE_X") or read as a property (env.OOMTRACE_X).
+  const names = new Set([...source().matchAll(/(?:"|\benv\.)((?:OOMTRACE|NODE_NAME|KUBECONFIG)[A-Z0-9_]*)\b/g)].map((m) => m[1]!));
   return names;
 }
 
