@@ -13,6 +13,8 @@ export interface PodSummary {
   uid: string;
   namespace: string;
   name: string;
+  /** The resourceVersion these fields were read at ("" when the object had none): a write precondition. */
+  resourceVersion: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   /** Condition types with their status, to tell whether a condition is already set. */
@@ -67,7 +69,8 @@ export function summarize(pod: unknown): PodSummary | null {
   }
   const conditions: Record<string, string> = {};
   if (Array.isArray(p.status?.conditions)) for (const c of p.status.conditions) if (typeof c?.type === "string") conditions[c.type] = String(c.status ?? "");
-  return { uid, namespace: md.namespace, name: md.name, labels: strings(md.labels), annotations: strings(md.annotations), conditions, containers, images };
+  const resourceVersion = typeof md.resourceVersion === "string" ? md.resourceVersion : "";
+  return { uid, namespace: md.namespace, name: md.name, resourceVersion, labels: strings(md.labels), annotations: strings(md.annotations), conditions, containers, images };
 }
 
 interface Entry {

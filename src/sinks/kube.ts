@@ -109,8 +109,9 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
       if (o.cache.index.isGone(p.uid)) return o.metrics.markedVictim("skipped", "pod_gone");
       if (action === "annotation") {
         const { key, value } = o.cfg.annotation!;
-        if (cached && key in cached.annotations) return o.metrics.markedVictim("skipped", "annotation_exists");
-        const r = await withRetry(() => annotate(o.client, p, key, value), retry(action, deadline));
+        if (cached && Object.hasOwn(cached.annotations, key)) return o.metrics.markedVictim("skipped", "annotation_exists");
+        // Each try takes what the cache holds then: the watch may have moved on during an outage.
+        const r = await withRetry(() => annotate(o.client, p, key, value, o.cache.pod(p.uid)), retry(action, deadline));
         o.metrics.markedVictim(r === "applied" ? "marked" : "skipped", r === "applied" ? "annotation_applied" : r === "exists" ? "annotation_exists" : "pod_gone");
         if (r === "applied") o.log.info(`marked pod ${p.namespace}/${p.name} for eviction: ${key}=${value}`);
         return;
