@@ -14,8 +14,9 @@ import { renderProbe } from "./probe/render.ts";
 import { bpftraceLineHandler } from "./sources/bpftrace/lines.ts";
 import { BpftraceSupervisor, PROBE_ENV, type ProbeScript } from "./sources/bpftrace/supervisor.ts";
 import { kmsgKills } from "./sources/kmsg/index.ts";
+import { startPressure } from "./sources/pressure/index.ts";
 import { Metrics } from "./sinks/metrics.ts";
-import { describeFilter, type EventFilter, filterEvent, needsNames } from "./filter/event-filter.ts";
+import { describeFilter, type EventFilter, filterEvent, filterWorkload, needsNames } from "./filter/event-filter.ts";
 import { startServer } from "./server.ts";
 import { startKube } from "./kube/index.ts";
 import type { KernelKill, NameResolver, OomEvent, Sink } from "./types.ts";
@@ -96,10 +97,14 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
   const naming = new Set<Promise<void>>();
   const deliver = (kills: KernelKill[]) => {
     for (const k of kills) {
-      const p = name(attribute(k, cfg.nodeName, clock));
-      naming.add(p);
-      void p.finally(() => naming.delete(p));
+      const event = attribute(k, cfg.nodeName, clock);
+      event.warning = pressure?.warningFor(event.identity, event.time) ?? null;
+      waitFor(name(event));
     }
+  };
+  const waitFor = (p: Promise<void>) => {
+    naming.add(p);
+    void p.finally(() => naming.delete(p));
   };
   const name = async (event: OomEvent) => {
     metrics.pipeline("attribute", event.attribution === "exact" ? "attributed" : "skipped", event.attribution === "exact" ? "" : "no_cgroup");
@@ -110,9 +115,12 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
   const publish = (event: OomEvent) => {
     const verdict = filterEvent(opts.filter, event);
     if (!verdict.pass) metrics.pipeline("filter", "skipped", verdict.reason);
-    for (const s of verdict.pass ? sinks : counters) {
+    fanOut(verdict.pass ? sinks : counters, (s) => s.write(event));
+  };
+  const fanOut = (targets: Sink[], call: (s: Sink) => void | Promise<void>) => {
+    for (const s of targets) {
       try {
-        const r = s.write(event);
+        const r = call(s);
         if (r instanceof Promise) r.catch((e) => sinkFailed(s, e));
       } catch (e) {
         sinkFailed(s, e);
@@ -123,6 +131,24 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
     metrics.pipeline("sink", "error", s.name);
     log.warn(`sink ${s.name} failed: ${(e as Error).message}`);
   };
+
+  // Early warning: a container's warning is named like a kill, then goes to the sinks that take it.
+  const pressure = startPressure({
+    cfg: cfg.pressure,
+    hostRoot: cfg.hostRoot,
+    node: cfg.nodeName,
+    log,
+    metrics,
+    resolvers,
+    onWarning: (w) =>
+      waitFor(
+        resolveNames(w.identity, resolvers, Date.now() + cfg.nameWaitMs).then((n) => {
+          const named = withNames(w, n);
+          const verdict = filterWorkload(opts.filter, named);
+          fanOut(verdict.pass ? sinks : counters, (s) => s.pressure?.(named));
+        }),
+      ),
+  });
 
   const assembler = new KillAssembler({
     probe: () => supervisor?.currentMode ?? "none",
@@ -221,6 +247,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
     metricsPort: server?.port ?? null,
     async stop() {
       clearInterval(timer);
+      pressure?.stop();
       abort.abort();
       await supervisor?.stop();
       await kmsgDone;

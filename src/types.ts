@@ -109,11 +109,57 @@ export interface OomEvent {
   node: string;
   /** Wall-clock time of the kill, converted from the kernel timestamp. */
   time: Date;
+  /** The early warning this container had when it was killed (same pod UID and container id), if any. */
+  warning?: PressureEvent | null;
+}
+
+/** Why a container is under memory pressure; each reason has its own threshold flag. */
+export type PressureReason = "time_to_oom" | "usage" | "psi";
+
+/** One reading of a container's memory cgroup. */
+export interface MemorySample {
+  /** Charged bytes (v1 memory.usage_in_bytes, v2 memory.current). */
+  usageBytes: number;
+  /** usage minus inactive file pages, which the kernel reclaims before it OOMs (kubelet's working set). */
+  workingSetBytes: number;
+  limitBytes: number;
+  /** memory.pressure avg10 percentages, where the kernel has per-cgroup PSI; null otherwise. */
+  psi: { someAvg10: number; fullAvg10: number } | null;
+}
+
+/** When the container's working set reaches its limit at the growth seen, and how sure that is. */
+export interface TimeToOom {
+  seconds: number;
+  /** The 90% interval of `seconds`, from the uncertainty of the growth rate. */
+  lowSeconds: number;
+  highSeconds: number;
+  /** 0..1: the smaller of the rate's precision (1 − its 90% half-width / rate) and the growth's steadiness across the window. */
+  confidence: number;
+  growthBytesPerSecond: number;
+  /** Samples the fit used, and the time they span. */
+  samples: number;
+  spanSeconds: number;
+}
+
+/** A container crossing a pressure threshold: the early warning, before any kill. */
+export interface PressureEvent {
+  /** Wall-clock time of the sample that crossed. */
+  time: Date;
+  node: string;
+  cgroupPath: string;
+  identity: CgroupIdentity;
+  names: WorkloadNames | null;
+  reasons: PressureReason[];
+  sample: MemorySample;
+  /** Null when no steady growth is seen (a warning for usage or PSI alone). */
+  estimate: TimeToOom | null;
 }
 
 /** A sink takes events and never throws into the pipeline. */
 export interface Sink {
   readonly name: string;
   write(event: OomEvent): void | Promise<void>;
+  /** Early warnings; sinks without it ignore them. */
+  pressure?(event: PressureEvent): void | Promise<void>;
   close?(): void | Promise<void>;
 }

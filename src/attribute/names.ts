@@ -1,5 +1,5 @@
 // Naming an attributed kill: the resolvers in order of trust, all bounded by one deadline.
-import type { CgroupIdentity, NameResolver, OomEvent, WorkloadNames } from "../types.ts";
+import type { CgroupIdentity, NameResolver, WorkloadNames } from "../types.ts";
 
 /** An answer names this victim only if it agrees with every id the kernel's cgroup path gave. */
 export function namesMatch(id: CgroupIdentity, n: WorkloadNames): boolean {
@@ -8,8 +8,8 @@ export function namesMatch(id: CgroupIdentity, n: WorkloadNames): boolean {
   return true;
 }
 
-/** The event with the names filled into its identity (pure); ids from the kernel are never replaced. */
-export function withNames(e: OomEvent, n: WorkloadNames | null): OomEvent {
+/** The event (a kill or a warning) with the names filled into its identity (pure); ids from the kernel are never replaced. */
+export function withNames<E extends { identity: CgroupIdentity | null; names: WorkloadNames | null }>(e: E, n: WorkloadNames | null): E {
   const id = e.identity;
   if (!n || !id || !namesMatch(id, n)) return e;
   return {
@@ -23,6 +23,19 @@ export function withNames(e: OomEvent, n: WorkloadNames | null): OomEvent {
   };
 }
 
+/** What the resolvers already know, first resolver first, without waiting. */
+export function knownNames(id: CgroupIdentity, resolvers: readonly NameResolver[]): WorkloadNames | null {
+  for (const r of resolvers) {
+    try {
+      const hit = r.lookup(id);
+      if (hit && namesMatch(id, hit)) return hit;
+    } catch {
+      // Counted by the resolver itself; the next one may know.
+    }
+  }
+  return null;
+}
+
 /**
  * A cached answer wins at once, first resolver first. Otherwise all resolvers are asked in parallel
  * until the deadline, and the first in order that answered wins, so a pod the API server learns of
@@ -34,15 +47,8 @@ export async function resolveNames(
   deadline: number,
 ): Promise<WorkloadNames | null> {
   if (!id || (!id.pod?.uid && !id.container?.id)) return null;
-  for (const r of resolvers) {
-    try {
-      const hit = r.lookup(id);
-      if (hit && namesMatch(id, hit)) return hit;
-    } catch {
-      // Counted by the resolver itself; the next one may know.
-    }
-  }
-  if (resolvers.length === 0) return null;
+  const known = knownNames(id, resolvers);
+  if (known || resolvers.length === 0) return known;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<null>((done) => (timer = setTimeout(done, Math.max(0, deadline - Date.now()), null)));
   const answers = await Promise.all(

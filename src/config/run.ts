@@ -4,6 +4,7 @@ import { PROBE_MODES, type ProbeMode } from "../probe/choose.ts";
 import { ConfigError } from "./errors.ts";
 import { filterArgs } from "./filter.ts";
 import { kubeArgs, resolveKubeConfig, type KubeConfig } from "./kube.ts";
+import { pressureArgs, resolvePressureConfig, type PressureConfig } from "./pressure.ts";
 
 export { ConfigError };
 
@@ -34,6 +35,7 @@ export const runArgs = {
   },
   ...filterArgs,
   ...kubeArgs,
+  ...pressureArgs,
 } as const;
 
 /** What citty hands over for flags not given: each definition's default. */
@@ -58,6 +60,7 @@ export interface RunConfig {
   hostRoot: string;
   nameWaitMs: number;
   kube: KubeConfig;
+  pressure: PressureConfig;
 }
 
 export function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -112,5 +115,6 @@ export function resolveRunConfig(
     hostRoot: pick("host-root", "OOMTRACE_HOST_ROOT") || "/",
     nameWaitMs: milliseconds("name-wait", pick("name-wait", "OOMTRACE_NAME_WAIT"), 60_000),
     kube: resolveKubeConfig(pick, args, env, given),
+    pressure: resolvePressureConfig(args, pick),
   };
 }

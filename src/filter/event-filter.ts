@@ -40,6 +40,11 @@ export function needsNames(f: EventFilter): boolean {
 
 export function filterEvent(f: EventFilter, e: OomEvent): FilterVerdict {
   if (f.kinds.length && !f.kinds.includes(e.kill.constraint)) return drop("kind");
+  return filterWorkload(f, e);
+}
+
+/** The namespace, pod, container and label part of the filter, also for early warnings (which have no kind). */
+export function filterWorkload(f: EventFilter, e: Pick<OomEvent, "identity" | "names">): FilterVerdict {
   const pod = e.identity?.pod;
   const namespace = pod?.namespace ?? null;
   if (namespace !== null && f.excludeNamespaces.includes(namespace)) return drop("namespace");

@@ -1,7 +1,7 @@
 // What the agent writes into Kubernetes about one kill: Event bodies, condition and message text (pure).
 // Never environment variables. The kernel's process name and numbers; a pod Event may add, when asked
 // (--event-command-line), the container's command from the pod spec, built in command-line.ts.
-import type { Constraint, OomEvent } from "../types.ts";
+import type { Constraint, OomEvent, PressureEvent, PressureReason } from "../types.ts";
 
 type Obj = Record<string, any>;
 
@@ -9,6 +9,8 @@ type Obj = Record<string, any>;
  *  node-problem-detector uses OOMKilling (Node, from the kernel log): these do not collide with them. */
 export const REASON_POD = "ProcessOOMKilled";
 export const REASON_NODE = "GlobalOOMKill";
+/** The early warning, before any kill; kubelet's MemoryPressure is a Node condition, so not that. */
+export const REASON_PRESSURE = "OOMRisk";
 export const REPORTING_CONTROLLER = "oomtrace";
 export const EVENT_ACTION = "OOMKill";
 
@@ -69,6 +71,33 @@ export function nodeMessage(e: OomEvent): string {
   const p = e.identity?.pod;
   const who = p?.name ? `pod ${p.namespace}/${p.name}: ` : p?.uid ? `pod uid ${p.uid}: ` : "";
   return cut(`${who}${killMessage(e)}`);
+}
+
+const seconds = (s: number) => (s >= 120 ? `${Math.round(s / 60)} min` : `${Math.max(0, Math.round(s))} s`);
+
+const PRESSURE_TEXT: Record<PressureReason, string> = {
+  time_to_oom: "at its growth it will reach its limit soon",
+  usage: "its working set is close to its limit",
+  psi: "its tasks stall waiting for memory (PSI)",
+};
+
+/** The early warning: which container, how full, how fast it grows and when the OOM killer is expected. */
+export function pressureMessage(w: PressureEvent): string {
+  const container = w.identity.container?.name ?? (w.identity.container?.id ? w.identity.container.id.slice(0, 12) : null);
+  const s = w.sample;
+  const pct = s.limitBytes > 0 ? Math.round((100 * s.workingSetBytes) / s.limitBytes) : null;
+  const parts = [
+    `Container ${quote(container)} may be OOM-killed: ${w.reasons.map((r) => PRESSURE_TEXT[r]).join("; ")}.`,
+    `Working set ${mib(s.workingSetBytes / 1024)} of its ${mib(s.limitBytes / 1024)} limit${pct === null ? "" : ` (${pct}%)`}.`,
+  ];
+  const est = w.estimate;
+  if (est) {
+    parts.push(
+      `Growing ${mib(est.growthBytesPerSecond / 1024)}/s: the limit is expected in about ${seconds(est.seconds)} (90% interval ${seconds(est.lowSeconds)} to ${seconds(est.highSeconds)}, confidence ${est.confidence.toFixed(2)}).`,
+    );
+  }
+  if (s.psi) parts.push(`PSI full avg10 ${s.psi.fullAvg10.toFixed(1)}%.`);
+  return cut(parts.join(" "));
 }
 
 /** `2026-01-02T03:04:05.678000Z`: events.k8s.io/v1 eventTime is a MicroTime and the server rejects milliseconds. */

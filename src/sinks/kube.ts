@@ -6,13 +6,13 @@ import { describePermission, type Permission } from "../kube/access.ts";
 import { ApiError, type KubeClient } from "../kube/client.ts";
 import { commandLineNote } from "../kube/command-line.ts";
 import type { Journal } from "../kube/journal.ts";
-import { conditionPatch, eventBody, killMessage, microTime, nodeMessage, REASON_NODE, REASON_POD, type Regarding } from "../kube/messages.ts";
+import { conditionPatch, eventBody, killMessage, microTime, nodeMessage, pressureMessage, REASON_NODE, REASON_POD, REASON_PRESSURE, type Regarding } from "../kube/messages.ts";
 import type { KubeMetrics } from "../kube/metrics.ts";
 import type { PodCache } from "../kube/pod-cache.ts";
 import { deserializeEvent, killKey, planActions, serializeEvent, type Action } from "../kube/plan.ts";
 import { withRetry } from "../kube/retry.ts";
 import { annotate, bumpSeries, createEvent, setCondition, type PodKey } from "../kube/writes.ts";
-import type { OomEvent, Sink } from "../types.ts";
+import type { OomEvent, PressureEvent, Sink } from "../types.ts";
 
 export interface KubeSinkOptions {
   client: KubeClient;
@@ -166,6 +166,24 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
 
   return {
     name: "kubernetes",
+    /** The early warning as a Warning Event on the pod; repeated warnings count into its series. Not journaled: nothing was killed. */
+    pressure(w: PressureEvent) {
+      if (!o.cfg.events || !w.names || w.names.pod.uid !== w.identity.pod?.uid) return;
+      const regarding: Regarding = { kind: "Pod", namespace: w.names.pod.namespace, name: w.names.pod.name, uid: w.names.pod.uid };
+      const deadline = Date.now() + RETRY_BUDGET_MS;
+      const next = queue.then(async () => {
+        if (abort.signal.aborted) return;
+        try {
+          await event("pod-event", deadline, regarding, REASON_PRESSURE, pressureMessage(w), w.time);
+        } catch (err) {
+          if (abort.signal.aborted) return;
+          o.metrics.event("Pod", "error");
+          failed("pod-event", err);
+        }
+      });
+      queue = next.catch(() => {});
+      return next;
+    },
     write(e: OomEvent) {
       const todo = planActions(e, o.cfg);
       if (todo.length === 0) return;

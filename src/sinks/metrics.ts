@@ -4,6 +4,7 @@ import type { OomEvent, Sink } from "../types.ts";
 
 export type Stage = "decode" | "assemble" | "merge" | "attribute" | "filter" | "sink" | "source";
 export type Outcome = "observed" | "attributed" | "skipped" | "error";
+type ContainerLabel = "namespace" | "pod" | "container";
 
 export class Metrics {
   readonly registry = new Registry();
@@ -15,6 +16,9 @@ export class Metrics {
   private readonly probeUp: Gauge<"mode">;
   private readonly buildInfo: Gauge<"version" | "bpftrace_version" | "probe">;
   private readonly confirmations: Counter<"result">;
+  private readonly timeToOom: Gauge<ContainerLabel> | null;
+  /** The labels each container's time-to-OOM series has now, so a rename or an end removes it. */
+  private readonly timeToOomSeries = new Map<string, Record<ContainerLabel, string>>();
 
   constructor(opts: { podLabels: boolean }) {
     const registers = [this.registry];
@@ -68,6 +72,14 @@ export class Metrics {
       labelNames: ["result"],
       registers,
     });
+    this.timeToOom = opts.podLabels
+      ? new Gauge({
+          name: "oomtrace_time_to_oom_seconds",
+          help: "Estimated seconds until a growing container reaches its memory limit; only while an estimate is confident.",
+          labelNames: ["namespace", "pod", "container"],
+          registers,
+        })
+      : null;
   }
 
   pipeline(stage: Stage, outcome: Outcome, reason = ""): void {
@@ -94,6 +106,19 @@ export class Metrics {
 
   confirmation(agree: boolean): void {
     this.confirmations.inc({ result: agree ? "agree" : "disagree" });
+  }
+
+  /** Sets (seconds) or removes (null) the time-to-OOM series of the container known by `key`. */
+  setTimeToOom(key: string, labels: Record<ContainerLabel, string>, seconds: number | null): void {
+    if (!this.timeToOom) return;
+    const old = this.timeToOomSeries.get(key);
+    if (old && (seconds === null || old.namespace !== labels.namespace || old.pod !== labels.pod || old.container !== labels.container)) {
+      this.timeToOom.remove(old);
+      this.timeToOomSeries.delete(key);
+    }
+    if (seconds === null) return;
+    this.timeToOom.set(labels, seconds);
+    this.timeToOomSeries.set(key, labels);
   }
 
   /** The sink that counts kills. */

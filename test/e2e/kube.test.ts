@@ -9,7 +9,7 @@ import { makePod } from "../apiserver/fixtures.ts";
 import { startApiServer, type ApiServer } from "../apiserver/server.ts";
 import { AgentProcess, BINARY } from "../helpers/agent.ts";
 import { randomHex, TestCgroups } from "../helpers/cgroup.ts";
-import { grower } from "../helpers/hog.ts";
+import { grower, holder, waitForLine } from "../helpers/hog.ts";
 
 const MiB = 1 << 20;
 const NODE = "test-node";
@@ -402,6 +402,38 @@ describe("in-cluster config inside the compiled binary", () => {
       const creates = api.state.log.filter((r) => r.method === "POST" && r.path.endsWith("/events"));
       expect(creates.map((r) => r.user)).toEqual([api.state.tokenUser.user]);
     } finally {
+      await agent.stop();
+    }
+  });
+});
+
+describe("early warning as a Kubernetes Event", () => {
+  const sc = scene("pressure");
+  const { cg, base, state } = sc;
+
+  test("a container past --pressure-usage gets one OOMRisk Warning Event on its pod, with the working set and limit", async () => {
+    const api = (sc.api = await startApiServer());
+    const pod = makeKubePod(api, cg, base, "full-1");
+    // 40 of its 48 MiB, held still: over the 50% usage threshold, nothing grows, nothing is killed.
+    const hold = holder({ cgroupDir: pod.containerDir, mib: 40 });
+    const agent = new AgentProcess([
+      "--kubeconfig", api.kubeconfigPath("cert"),
+      "--state-dir", state,
+      "--pressure-cgroup-root", cg.make(base).dir,
+      "--pressure-interval", "250",
+      "--pressure-usage", "50",
+    ]);
+    try {
+      await waitForLine(hold, "held");
+      await agent.attached();
+      const ev = await until("the OOMRisk Event", () => eventsFor(api, pod.uid).find((e) => e.reason === "OOMRisk"), agent);
+      expect(ev).toMatchObject({ type: "Warning", reason: "OOMRisk", involvedObject: { kind: "Pod", name: "full-1", namespace: "shop", uid: pod.uid } });
+      expect(ev.message).toMatch(/^Container "app" may be OOM-killed: its working set is close to its limit\. Working set \d+\.\d MiB of its 48\.0 MiB limit \(\d+%\)\./);
+      // One episode, one Event: later samples over the threshold add nothing.
+      await Bun.sleep(2000);
+      expect(eventsFor(api, pod.uid)).toHaveLength(1);
+    } finally {
+      hold.kill("SIGKILL");
       await agent.stop();
     }
   });

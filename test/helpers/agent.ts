@@ -23,12 +23,39 @@ export interface NdjsonEvent {
   kernel_time_ns: string;
   source: string;
   probe: string;
+  warning: { time: string; reasons: string[]; time_to_oom_seconds: number | null; confidence: number | null; oom_time: string | null; lead_seconds: number } | null;
+}
+
+export interface PressureNdjson {
+  kind: "memory_pressure";
+  time: string;
+  node: string;
+  reasons: string[];
+  memory: { usage_bytes: number; working_set_bytes: number; limit_bytes: number; working_set_ratio: number };
+  psi: { some_avg10: number; full_avg10: number } | null;
+  time_to_oom: {
+    seconds: number;
+    low_seconds: number;
+    high_seconds: number;
+    confidence: number;
+    oom_time: string;
+    growth_bytes_per_second: number;
+    samples: number;
+    span_seconds: number;
+  } | null;
+  cgroup: { path: string };
+  container: NdjsonEvent["container"];
+  pod: NdjsonEvent["pod"];
+  workload: NdjsonEvent["workload"];
 }
 
 let nextPort = 19300 + Math.floor(Math.random() * 500);
 
 export class AgentProcess {
+  /** oom_kill events. */
   readonly events: NdjsonEvent[] = [];
+  /** memory_pressure events (early warnings). */
+  readonly pressure: PressureNdjson[] = [];
   readonly logs: Record<string, unknown>[] = [];
   readonly rawStdout: string[] = [];
   readonly port = nextPort++;
@@ -44,7 +71,9 @@ export class AgentProcess {
     );
     void this.pump(this.proc.stdout as ReadableStream<Uint8Array>, (l) => {
       this.rawStdout.push(l);
-      this.events.push(JSON.parse(l));
+      const e = JSON.parse(l);
+      if (e.kind === "memory_pressure") this.pressure.push(e);
+      else this.events.push(e);
     });
     void this.pump(this.proc.stderr as ReadableStream<Uint8Array>, (l) => {
       try {

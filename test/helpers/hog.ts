@@ -59,3 +59,42 @@ export async function waitForLine(p: Subprocess, text: string, timeoutMs = 10_00
   }
   throw new Error(`process ${p.pid} did not print ${JSON.stringify(text)} in ${timeoutMs} ms (got ${JSON.stringify(buf)})`);
 }
+
+/**
+ * Python that adds `stepMib` MiB every `stepMs` ms on a fixed schedule (a late step catches up, so
+ * the average rate holds on a busy machine) until it is killed. Prints "start" before the first step.
+ */
+export function fillerProgram(stepMib: number, stepMs: number): string {
+  return [
+    "import time",
+    "held = []",
+    `step, period = ${stepMib} << 20, ${stepMs} / 1000`,
+    "t0 = time.monotonic()",
+    'print("start", flush=True)',
+    "i = 0",
+    "while True:",
+    "    i += 1",
+    "    held.append(bytearray(step))",
+    "    time.sleep(max(0.0, t0 + i * period - time.monotonic()))",
+  ].join("\n");
+}
+
+/** Runs fillerProgram in the cgroup: it grows at a known rate until the kernel kills it. */
+export function filler(o: HogOptions & { stepMib: number; stepMs: number }): Subprocess {
+  return spawnIn(o, "python3", ["-c", fillerProgram(o.stepMib, o.stepMs)]);
+}
+
+/** Holds `mib` MiB, freeing and allocating `swingMib` of it every `periodMs` ms: noisy but not growing. */
+export function swinger(o: HogOptions & { mib: number; swingMib: number; periodMs: number }): Subprocess {
+  const program = [
+    "import time",
+    `base = bytearray(${o.mib} << 20)`,
+    'print("held", flush=True)',
+    "while True:",
+    `    swing = bytearray(${o.swingMib} << 20)`,
+    `    time.sleep(${o.periodMs} / 2000)`,
+    "    del swing",
+    `    time.sleep(${o.periodMs} / 2000)`,
+  ].join("\n");
+  return spawnIn(o, "python3", ["-c", program]);
+}

@@ -35,6 +35,7 @@ describe("resolveRunConfig", () => {
       kmsg: true,
       hostRoot: "/",
       nameWaitMs: 2000,
+      pressure: expect.anything(), // test/unit/config/pressure.test.ts
     });
   });
 

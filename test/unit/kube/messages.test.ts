@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_VICTIM_ANNOTATION, parseAnnotation } from "../../../src/config/kube.ts";
 import { commandLineNote, specCommandLine } from "../../../src/kube/command-line.ts";
-import { conditionPatch, conditionReason, eventBody, killMessage, microTime, nodeMessage } from "../../../src/kube/messages.ts";
+import { conditionPatch, conditionReason, eventBody, killMessage, microTime, nodeMessage, pressureMessage } from "../../../src/kube/messages.ts";
 import { deserializeEvent, killKey, planActions, serializeEvent } from "../../../src/kube/plan.ts";
-import type { Constraint, OomEvent } from "../../../src/types.ts";
+import type { Constraint, OomEvent, PressureEvent } from "../../../src/types.ts";
 
 const UID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 const CID = "abfbf277763bf55adb9b99ad366221c157e9800fa175746c5b32a8c6f8850591";
@@ -126,5 +126,40 @@ describe("kill keys and the stored event", () => {
     expect(back).toEqual(e);
     expect(back.time).toBeInstanceOf(Date);
     expect(typeof back.kill.kernelTimeNs).toBe("bigint");
+  });
+});
+
+describe("pressureMessage", () => {
+  const MiB = 1 << 20;
+  const warning = (over: Partial<PressureEvent> = {}): PressureEvent => ({
+    time: new Date(Date.UTC(2025, 0, 2, 3, 4, 5)),
+    node: "worker-1",
+    cgroupPath: `/kubepods/burstable/pod${UID}/${CID}`,
+    identity: { workload: "kubernetes", pod: { uid: UID, qos: "burstable", namespace: "team-a", name: "web-0" }, container: { id: CID, runtime: "containerd", name: 'a"p\np' }, sandbox: false, unit: null, level: "container" },
+    names: null,
+    reasons: ["time_to_oom", "usage"],
+    sample: { usageBytes: 180 * MiB, workingSetBytes: 176 * MiB, limitBytes: 192 * MiB, psi: { someAvg10: 20, fullAvg10: 12.34 } },
+    estimate: { seconds: 13.4, lowSeconds: 11, highSeconds: 16.2, confidence: 0.823, growthBytesPerSecond: 8 * MiB, samples: 30, spanSeconds: 7.5 },
+    ...over,
+  });
+
+  test("container, reasons, working set against the limit, growth, expected time with its interval, PSI", () => {
+    expect(pressureMessage(warning())).toBe(
+      'Container "a\\"p\\np" may be OOM-killed: at its growth it will reach its limit soon; its working set is close to its limit. ' +
+        "Working set 176.0 MiB of its 192.0 MiB limit (92%). " +
+        "Growing 8.0 MiB/s: the limit is expected in about 13 s (90% interval 11 s to 16 s, confidence 0.82). PSI full avg10 12.3%.",
+    );
+  });
+
+  test("usage alone, no PSI, no container name: the short id, minutes for long waits", () => {
+    const noName = warning({ identity: { ...warning().identity, container: { id: CID, runtime: "containerd", name: null } }, reasons: ["usage"], estimate: null, sample: { ...warning().sample, psi: null } });
+    expect(pressureMessage(noName)).toBe(`Container "${CID.slice(0, 12)}" may be OOM-killed: its working set is close to its limit. Working set 176.0 MiB of its 192.0 MiB limit (92%).`);
+    const slow = warning({ estimate: { ...warning().estimate!, seconds: 600, lowSeconds: 300, highSeconds: 1200 } });
+    expect(pressureMessage(slow)).toContain("about 10 min (90% interval 5 min to 20 min");
+  });
+
+  test("at most 1024 characters, whatever the container name", () => {
+    const long = warning({ identity: { ...warning().identity, container: { id: CID, runtime: "containerd", name: "x".repeat(5000) } } });
+    expect(pressureMessage(long).length).toBe(1024);
   });
 });
