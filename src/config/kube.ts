@@ -41,7 +41,8 @@ export const kubeArgs = {
   "event-command-line": {
     type: "boolean",
     default: false,
-    description: "Reserved for the victim's command line in Events; the kill sources give the process name only, so none is written yet [env OOMTRACE_EVENT_COMMAND_LINE]",
+    description:
+      "Add the victim container's command and args from the pod spec (not necessarily the killed process; never env) to its pod's Event; args may hold secrets [env OOMTRACE_EVENT_COMMAND_LINE]",
   },
   "state-dir": {
     type: "string",

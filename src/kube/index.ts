@@ -62,7 +62,10 @@ export function startKube(o: {
   const metrics = new KubeMetrics(o.registry);
   const client = new KubeClient(conn, { qps: o.cfg.qps, burst: o.cfg.burst });
   log.info(`Kubernetes: API server ${conn.server} (${conn.origin}), pods of node ${o.node}`);
-  if (o.write && o.cfg.eventCommandLine) log.warn("--event-command-line: the kill sources give the process name only, so Events carry no command line yet");
+  if (o.write && o.cfg.eventCommandLine && o.cfg.events)
+    log.warn(
+      "--event-command-line: pod Events show the victim container's command and args as the pod spec writes them ($(VAR) unexpanded, never env); anyone who may read Events in the pod's namespace sees them, and args may hold secrets",
+    );
 
   // An outage is said once when it starts and once when it ends, not once per retry.
   let down: string | null = null;

@@ -1,5 +1,6 @@
 // What the agent writes into Kubernetes about one kill: Event bodies, condition and message text (pure).
-// Never environment variables, never command lines: only the kernel's process name and numbers.
+// Never environment variables. The kernel's process name and numbers; a pod Event may add, when asked
+// (--event-command-line), the container's command from the pod spec, built in command-line.ts.
 import type { Constraint, OomEvent, PressureEvent, PressureReason } from "../types.ts";
 
 type Obj = Record<string, any>;
@@ -40,8 +41,11 @@ const quote = (s: string | null) => (s === null ? "(unknown)" : JSON.stringify(s
 /** The API server refuses an Event note over 1024 characters (names from pods are long and untrusted). */
 const cut = (msg: string) => (msg.length > 1024 ? `${msg.slice(0, 1021)}...` : msg);
 
-/** Who died, what killed it, the kind and the memory facts; at most 1024 characters (the API's limit for a note). */
-export function killMessage(e: OomEvent): string {
+/**
+ * Who died, what killed it, the kind and the memory facts, then `more` (a sentence, already safe to
+ * show); at most 1024 characters (the API's limit for a note).
+ */
+export function killMessage(e: OomEvent, more = ""): string {
   const k = e.kill;
   const container = e.identity?.container?.name ?? (e.identity?.container?.id ? e.identity.container.id.slice(0, 12) : null);
   const where = container ? ` in container ${quote(container)}` : "";
@@ -59,7 +63,7 @@ export function killMessage(e: OomEvent): string {
     .filter(([, v]) => v !== null)
     .map(([n, v]) => `${n} ${v}`)
     .join(", ");
-  return cut(`The kernel OOM killer killed process ${quote(k.victim.comm)} (pid ${k.victim.pid})${where} (${kind})${trigger}.${facts ? ` ${facts}.` : ""}`);
+  return cut(`The kernel OOM killer killed process ${quote(k.victim.comm)} (pid ${k.victim.pid})${where} (${kind})${trigger}.${facts ? ` ${facts}.` : ""}${more ? ` ${more}` : ""}`);
 }
 
 /** The same kill as told on the Node: which pod's process it was. */

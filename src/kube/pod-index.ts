@@ -1,6 +1,7 @@
 // The node's pods indexed by pod UID and container ID (pure: no I/O, the clock is passed in).
 // Pod objects come from the API server and are treated as untrusted: malformed ones are skipped.
 import type { CgroupIdentity, WorkloadNames } from "../types.ts";
+import { specCommandLine } from "./command-line.ts";
 
 type Obj = Record<string, any>;
 
@@ -13,6 +14,8 @@ export interface PodSummary {
   uid: string;
   namespace: string;
   name: string;
+  /** The resourceVersion these fields were read at ("" when the object had none): a write precondition. */
+  resourceVersion: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   /** Condition types with their status, to tell whether a condition is already set. */
@@ -21,6 +24,8 @@ export interface PodSummary {
   containers: Map<string, PodContainer>;
   /** Container name → image, for containers whose id is not known yet. */
   images: Map<string, string>;
+  /** Container name → its command and args as the spec writes them, shown (`specCommandLine`); never env. */
+  commands: Map<string, string>;
 }
 
 /** Replaced containers of one pod still named after they are gone. */
@@ -52,7 +57,16 @@ export function summarize(pod: unknown): PodSummary | null {
   const containers = new Map<string, PodContainer>();
   const images = new Map<string, string>();
   const specs = [p.spec?.containers, p.spec?.initContainers, p.spec?.ephemeralContainers];
-  for (const list of specs) if (Array.isArray(list)) for (const c of list) if (typeof c?.name === "string" && typeof c.image === "string") images.set(c.name, c.image);
+  const commands = new Map<string, string>();
+  for (const list of specs) {
+    if (!Array.isArray(list)) continue;
+    for (const c of list) {
+      if (typeof c?.name !== "string") continue;
+      if (typeof c.image === "string") images.set(c.name, c.image);
+      const line = specCommandLine(c);
+      if (line !== null) commands.set(c.name, line);
+    }
+  }
   const statuses = [p.status?.containerStatuses, p.status?.initContainerStatuses, p.status?.ephemeralContainerStatuses];
   for (const list of statuses) {
     if (!Array.isArray(list)) continue;
@@ -67,7 +81,8 @@ export function summarize(pod: unknown): PodSummary | null {
   }
   const conditions: Record<string, string> = {};
   if (Array.isArray(p.status?.conditions)) for (const c of p.status.conditions) if (typeof c?.type === "string") conditions[c.type] = String(c.status ?? "");
-  return { uid, namespace: md.namespace, name: md.name, labels: strings(md.labels), annotations: strings(md.annotations), conditions, containers, images };
+  const resourceVersion = typeof md.resourceVersion === "string" ? md.resourceVersion : "";
+  return { uid, namespace: md.namespace, name: md.name, resourceVersion, labels: strings(md.labels), annotations: strings(md.annotations), conditions, containers, images, commands };
 }
 
 interface Entry {

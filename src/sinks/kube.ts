@@ -4,6 +4,7 @@ import type { ConsolaInstance } from "consola";
 import type { KubeConfig } from "../config/kube.ts";
 import { describePermission, type Permission } from "../kube/access.ts";
 import { ApiError, type KubeClient } from "../kube/client.ts";
+import { commandLineNote } from "../kube/command-line.ts";
 import type { Journal } from "../kube/journal.ts";
 import { conditionPatch, eventBody, killMessage, microTime, nodeMessage, pressureMessage, REASON_NODE, REASON_POD, REASON_PRESSURE, type Regarding } from "../kube/messages.ts";
 import type { KubeMetrics } from "../kube/metrics.ts";
@@ -70,6 +71,13 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
     o.log.warn(`${action} for a kill failed for good: ${(e as Error).message}`);
   };
 
+  // Only on the pod's own Event: the Node's lives in "default", where the pod's readers may not be.
+  const commandNote = (e: OomEvent): string => {
+    const name = e.names?.container?.name;
+    const line = o.cfg.eventCommandLine && name ? o.cache.pod(e.names!.pod.uid)?.commands.get(name) : undefined;
+    return line === undefined ? "" : commandLineNote(name!, line);
+  };
+
   const pod = (e: OomEvent): PodKey => ({ namespace: e.names!.pod.namespace, name: e.names!.pod.name, uid: e.names!.pod.uid });
 
   const event = async (action: Action, deadline: number, regarding: Regarding, reason: string, note: string, time: Date) => {
@@ -109,8 +117,9 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
       if (o.cache.index.isGone(p.uid)) return o.metrics.markedVictim("skipped", "pod_gone");
       if (action === "annotation") {
         const { key, value } = o.cfg.annotation!;
-        if (cached && key in cached.annotations) return o.metrics.markedVictim("skipped", "annotation_exists");
-        const r = await withRetry(() => annotate(o.client, p, key, value), retry(action, deadline));
+        if (cached && Object.hasOwn(cached.annotations, key)) return o.metrics.markedVictim("skipped", "annotation_exists");
+        // Each try takes what the cache holds then: the watch may have moved on during an outage.
+        const r = await withRetry(() => annotate(o.client, p, key, value, o.cache.pod(p.uid)), retry(action, deadline));
         o.metrics.markedVictim(r === "applied" ? "marked" : "skipped", r === "applied" ? "annotation_applied" : r === "exists" ? "annotation_exists" : "pod_gone");
         if (r === "applied") o.log.info(`marked pod ${p.namespace}/${p.name} for eviction: ${key}=${value}`);
         return;
@@ -124,7 +133,7 @@ export function kubeSink(o: KubeSinkOptions): Sink & { resume(): void } {
     }
     if (action === "pod-event") {
       const p = pod(e);
-      return event(action, deadline, { kind: "Pod", ...p }, REASON_POD, killMessage(e), e.time);
+      return event(action, deadline, { kind: "Pod", ...p }, REASON_POD, killMessage(e, commandNote(e)), e.time);
     }
     return event(action, deadline, { kind: "Node", namespace: "", name: o.node, uid: o.node }, REASON_NODE, nodeMessage(e), e.time);
   };

@@ -115,6 +115,21 @@ describe.skipIf(!KUBECTL)(`kubectl (${KUBECTL}, 1.${MINOR}) against the test API
     expect(srv.state.log.some((l) => l.method === "PATCH" && l.path === "/api/v1/namespaces/shop/pods/web-1" && l.query.includes("fieldManager=kubectl-annotate"))).toBe(true);
   });
 
+  test("annotate --resource-version: a merge patch carrying a stale metadata.resourceVersion is 409 Conflict, a current one applies", async () => {
+    const stale = srv.state.get("pods", "shop", "web-2")!.metadata.resourceVersion;
+    srv.state.modify("pods", "shop", "web-2", (p) => (p.metadata.labels = { ...p.metadata.labels, moved: "yes" }));
+    const refused = await k("cert", "annotate", "pod", "web-2", "-n", "shop", "--resource-version", stale, "example.com/evict=yes");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe(
+      'Error from server (Conflict): Operation cannot be fulfilled on pods "web-2": the object has been modified; please apply your changes to the latest version and try again',
+    );
+    expect(srv.state.get("pods", "shop", "web-2")!.metadata.annotations?.["example.com/evict"]).toBeUndefined();
+    const current = srv.state.get("pods", "shop", "web-2")!.metadata.resourceVersion;
+    const ok = await k("cert", "annotate", "pod", "web-2", "-n", "shop", "--resource-version", current, "example.com/evict=yes");
+    expect(ok.stdout.trim()).toBe("pod/web-2 annotated");
+    expect(srv.state.get("pods", "shop", "web-2")!.metadata.annotations["example.com/evict"]).toBe("yes");
+  });
+
   test("get events after creating one through events.k8s.io/v1; kubectl reads it as core/v1", async () => {
     const api = apiClient(srv);
     const ev = makeEventV1(pods[0]!, { note: "Container app was OOM killed (pid 4242, python3)" });

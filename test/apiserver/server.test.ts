@@ -201,7 +201,10 @@ describe("PATCH and PUT", () => {
       code: 409,
       reason: "Conflict",
       message: 'Operation cannot be fulfilled on pods "occ": the object has been modified; please apply your changes to the latest version and try again',
+      details: { name: "occ", kind: "pods" },
     });
+    expect(stale.body).toMatchObject({ kind: "Status", apiVersion: "v1", status: "Failure" });
+    expect(srv.state.get("pods", "patch", "occ")!.metadata.labels.x).toBe("1");
     const put = await api.put("/api/v1/namespaces/patch/pods/occ/status", pod);
     expect(put.body.code).toBe(409);
     const fresh = srv.state.get("pods", "patch", "occ")!;

@@ -24,6 +24,13 @@ interface KubePod {
   containerDir: string;
 }
 
+/** What the pods' spec gives their container: a secret in env, referenced from args, and a terminal escape. */
+const SECRET = `s3cr3t-${randomHex(8)}`;
+const SPEC_COMMAND = { command: ["python3", "-m", "worker"], args: ["--db=$(DB_URL)", "--title=\u001b]0;owned\u0007"], env: [{ name: "DB_URL", value: `postgres://app:${SECRET}@db` }] };
+/** That command as the Event shows it with --event-command-line. */
+const SHOWN_COMMAND =
+  'Command of container "app" in the pod spec (not necessarily the killed process; $(VAR) references unexpanded): "python3" "-m" "worker" "--db=$(DB_URL)" "--title=\\u001b]0;owned\\u0007".';
+
 /** A pod in the API server and its cgroupfs Burstable tree, sharing the uid and the container id. */
 function makeKubePod(api: ApiServer, cg: TestCgroups, base: string, name: string, namespace = "shop", inApi = true): KubePod {
   const uid = crypto.randomUUID();
@@ -31,6 +38,7 @@ function makeKubePod(api: ApiServer, cg: TestCgroups, base: string, name: string
   const c = cg.make(`${base}/kubepods/burstable/pod${uid}/${containerId}`, 48 * MiB);
   if (inApi) {
     const pod = makePod({ name, namespace, nodeName: NODE, uid, containers: ["app"] });
+    Object.assign(pod.spec.containers[0], SPEC_COMMAND);
     pod.status.containerStatuses[0].containerID = `containerd://${containerId}`;
     api.state.create(pod);
   }
@@ -121,8 +129,14 @@ describe("compiled agent with a client certificate: annotation, condition, Event
     expect(ev.message).toContain(`The kernel OOM killer killed process "tail" (pid ${pid}) in container "app"`);
     expect(ev.message).toContain("memcg OOM: the container's limit was reached");
     expect(ev.message).toMatch(/anon-rss \d+\.\d MiB/);
-    // No environment variable ever reaches an Event.
+    // No environment variable ever reaches an Event; without --event-command-line, no command either.
     expect(ev.message).not.toContain(process.env.PATH!);
+    expect(ev.message).not.toContain(SECRET);
+    expect(ev.message).not.toContain("Command of container");
+    expect(ev.message).not.toContain("python3");
+    // The annotation cost one request: a merge patch with the cache's resourceVersion, no read of the pod.
+    const podRequests = api.state.log.filter((r) => r.path === "/api/v1/namespaces/shop/pods/web-1").map((r) => `${r.method} ${r.code}`);
+    expect(podRequests).toEqual(["PATCH 200"]);
 
     const m = await agent.metrics();
     expect(metric(m, "oomtrace_marked_victims_total", 'stage="marked",reason="annotation_applied"')).toBe(1);
@@ -195,6 +209,30 @@ describe("compiled agent with a client certificate: annotation, condition, Event
     expect(metric(m, "oomtrace_kube_api_errors_total", 'verb="patch",resource="pods",code="503"')).toBe(2);
     expect(metric(m, "oomtrace_kube_api_errors_total", 'verb="patch",resource="pods",code="429"')).toBe(1);
     expect(metric(m, "oomtrace_kube_api_errors_total", 'verb="create",resource="events",code="500"')).toBe(3);
+  });
+});
+
+describe("--event-command-line", () => {
+  const sc = scene("cmdline");
+
+  test("the pod's Event ends with the container's command from the spec, labelled, escaped, $(VAR) unexpanded, never env", async () => {
+    const api = (sc.api = await startApiServer());
+    const agent = new AgentProcess(["--kubeconfig", api.kubeconfigPath("cert"), "--state-dir", sc.state, "--event-command-line"]);
+    try {
+      await agent.attached();
+      await until("pod cache synced", () => agent.logs.some((l) => String(l.msg).startsWith("pod cache synced")), agent);
+      expect(agent.logs.filter((l) => String(l.msg).startsWith("--event-command-line: pod Events show the victim container's command"))).toHaveLength(1);
+      const pod = makeKubePod(api, sc.cg, sc.base, "cmd-1");
+      await cacheHolds(agent, { live: 1, deleted: 0 });
+      const pid = await kill(pod);
+      const ev = (await until("Event", () => eventsFor(api, pod.uid).length > 0 && eventsFor(api, pod.uid), agent))[0]!;
+      expect(ev.message).toStartWith(`The kernel OOM killer killed process "tail" (pid ${pid}) in container "app"`);
+      expect(ev.message).toEndWith(` ${SHOWN_COMMAND}`);
+      expect(ev.message).not.toContain(SECRET);
+      expect(ev.message).not.toMatch(/[\u0000-\u001f\u007f]/);
+    } finally {
+      await agent.stop();
+    }
   });
 });
 

@@ -134,7 +134,39 @@ describe("pod cache", () => {
 });
 
 describe("writes", () => {
-  test("annotate: applied once, then exists; a concurrent change is read again; a re-created pod is gone", async () => {
+  const requests = (name: string) => api.state.log.filter((r) => r.path.endsWith(`/pods/${name}`)).map((r) => `${r.method} ${r.code}`);
+  const known = (ns: string, name: string) => {
+    const o = api.state.get("pods", ns, name)!;
+    return { resourceVersion: o.metadata.resourceVersion, annotations: { ...o.metadata.annotations } };
+  };
+
+  test("annotate from the cache: one merge patch with the cached resourceVersion, no read", async () => {
+    const p = api.state.create(makePod({ name: "ann-c", namespace: "ns3", nodeName: "n" }));
+    const key = { namespace: "ns3", name: "ann-c", uid: p.metadata.uid };
+    expect(await annotate(client(), key, "example.com/evict", "yes", known("ns3", "ann-c"))).toBe("applied");
+    expect(requests("ann-c")).toEqual(["PATCH 200"]);
+    expect(api.state.get("pods", "ns3", "ann-c")!.metadata.annotations["example.com/evict"]).toBe("yes");
+    // The cache already shows the key: nothing is sent.
+    expect(await annotate(client(), key, "example.com/evict", "other", known("ns3", "ann-c"))).toBe("exists");
+    expect(requests("ann-c")).toEqual(["PATCH 200"]);
+  });
+
+  test("annotate with a stale cache: 409, then read and patch again; only if absent stays exact", async () => {
+    const p = api.state.create(makePod({ name: "ann-s", namespace: "ns3", nodeName: "n" }));
+    const key = { namespace: "ns3", name: "ann-s", uid: p.metadata.uid };
+    const stale = known("ns3", "ann-s");
+    api.state.modify("pods", "ns3", "ann-s", (o: Obj) => (o.metadata.labels = { ...o.metadata.labels, touched: "yes" }));
+    expect(await annotate(client(), key, "example.com/evict", "yes", stale)).toBe("applied");
+    expect(requests("ann-s")).toEqual(["PATCH 409", "GET 200", "PATCH 200"]);
+    // Someone else set the key after the cache saw the pod: the stale patch is refused, the read shows the key, it is left as it is.
+    const before = known("ns3", "ann-s");
+    api.state.modify("pods", "ns3", "ann-s", (o: Obj) => (o.metadata.annotations = { ...o.metadata.annotations, "example.com/other": "theirs" }));
+    expect(await annotate(client(), key, "example.com/other", "ours", before)).toBe("exists");
+    expect(api.state.get("pods", "ns3", "ann-s")!.metadata.annotations["example.com/other"]).toBe("theirs");
+    expect(requests("ann-s").slice(3)).toEqual(["PATCH 409", "GET 200"]);
+  });
+
+  test("annotate with nothing cached: read, then patch; a change in between is read again; a re-created pod is gone", async () => {
     const p = api.state.create(makePod({ name: "ann-1", namespace: "ns3", nodeName: "n" }));
     const key = { namespace: "ns3", name: "ann-1", uid: p.metadata.uid };
     // A controller changes the pod between our read and our patch: the resourceVersion precondition fails with 409.
@@ -148,14 +180,18 @@ describe("writes", () => {
       }
       return orig(method, path, body, type);
     };
-    expect(await annotate(c, key, "example.com/evict", "yes")).toBe("applied");
-    expect(api.state.log.filter((r) => r.method === "PATCH" && r.path.endsWith("/ann-1")).map((r) => r.code)).toEqual([409, 200]);
+    expect(await annotate(c, key, "example.com/evict", "yes", null)).toBe("applied");
+    expect(requests("ann-1")).toEqual(["GET 200", "PATCH 409", "GET 200", "PATCH 200"]);
     expect(api.state.get("pods", "ns3", "ann-1")!.metadata.annotations["example.com/evict"]).toBe("yes");
-    expect(await annotate(client(), key, "example.com/evict", "other")).toBe("exists");
+    // A cache entry without a resourceVersion is no precondition: the pod is read.
+    expect(await annotate(client(), key, "example.com/evict", "other", { resourceVersion: "", annotations: {} })).toBe("exists");
+    const stale = known("ns3", "ann-1");
     api.state.remove("pods", "ns3", "ann-1");
     api.state.create(makePod({ name: "ann-1", namespace: "ns3", nodeName: "n" }));
-    expect(await annotate(client(), key, "example.com/evict2", "yes")).toBe("gone");
-    expect(await annotate(client(), { ...key, name: "never" }, "k", "v")).toBe("gone");
+    expect(await annotate(client(), key, "example.com/evict2", "yes", stale)).toBe("gone");
+    expect(await annotate(client(), key, "example.com/evict2", "yes", null)).toBe("gone");
+    expect(api.state.get("pods", "ns3", "ann-1")!.metadata.annotations?.["example.com/evict2"]).toBeUndefined();
+    expect(await annotate(client(), { ...key, name: "never" }, "k", "v", null)).toBe("gone");
   });
 
   test("setCondition goes through pods/status and never onto a re-created pod", async () => {

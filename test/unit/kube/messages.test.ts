@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_VICTIM_ANNOTATION, parseAnnotation } from "../../../src/config/kube.ts";
+import { commandLineNote, specCommandLine } from "../../../src/kube/command-line.ts";
 import { conditionPatch, conditionReason, eventBody, killMessage, microTime, nodeMessage, pressureMessage } from "../../../src/kube/messages.ts";
 import { deserializeEvent, killKey, planActions, serializeEvent } from "../../../src/kube/plan.ts";
 import type { Constraint, OomEvent, PressureEvent } from "../../../src/types.ts";
@@ -51,6 +52,20 @@ describe("kill messages", () => {
     const long = killMessage({ ...e, identity: { ...e.identity!, container: { ...e.identity!.container!, name: "x".repeat(5000) } } });
     expect(long.length).toBe(1024);
     expect(long).toEndWith("...");
+  });
+  test("a pod Event's message can end with the container's command from the spec, escaped, and stays within 1024 characters", () => {
+    const spec = { name: "app", command: ["java", "-jar", "/app.jar"], args: ["--token=$(TOKEN)", "\u001b]0;pwned\u0007"], env: [{ name: "TOKEN", value: "s3cr3t" }] };
+    const msg = killMessage(event(), commandLineNote("app", specCommandLine(spec)!));
+    expect(msg).toStartWith("The kernel OOM killer killed process");
+    expect(msg).toEndWith(
+      '. Command of container "app" in the pod spec (not necessarily the killed process; $(VAR) references unexpanded): "java" "-jar" "/app.jar" "--token=$(TOKEN)" "\\u001b]0;pwned\\u0007".',
+    );
+    expect(msg).not.toContain("s3cr3t");
+    expect(msg).not.toMatch(/[\u0000-\u001f]/);
+    const e = event();
+    const longName = { ...e, identity: { ...e.identity!, container: { ...e.identity!.container!, name: "x".repeat(900) } } };
+    expect(killMessage(longName, commandLineNote("app", specCommandLine({ command: ["y".repeat(5000)] })!)).length).toBe(1024);
+    expect(killMessage(e, "")).toBe(killMessage(e));
   });
   test("no environment variable ever reaches a message", () => {
     process.env.OOMTRACE_TEST_SECRET = "s3cr3t-value";

@@ -44,6 +44,20 @@ describe("summarize", () => {
     expect(s.containers.get(ID("c"))).toEqual({ name: "init", image: "registry/init:1" });
     expect(s.conditions).toEqual({ Ready: "True" });
     expect(s.annotations).toEqual({ a: "1" });
+    expect(s.resourceVersion).toBe("");
+    expect(summarize(pod({ metadata: { resourceVersion: "4711" } }))!.resourceVersion).toBe("4711");
+  });
+  test("keeps each container's command and args as shown text, never its env", () => {
+    const p = pod();
+    p.spec.containers[0] = { name: "app", image: "i", command: ["python3", "-m", "worker"], args: ["--db=$(DB_URL)"], env: [{ name: "DB_URL", value: "postgres://u:hunter2@db" }] };
+    p.spec.initContainers[0] = { name: "init", image: "i", args: ["migrate"] };
+    p.spec.containers.push({ name: "odd", image: "i", command: "not a list" });
+    const s = summarize(p)!;
+    expect(s.commands.get("app")).toBe('"python3" "-m" "worker" "--db=$(DB_URL)"');
+    expect(s.commands.get("init")).toBe(`(the image's entrypoint) "migrate"`);
+    expect(s.commands.get("debug")).toBe("(the image's entrypoint and cmd)");
+    expect(s.commands.has("odd")).toBe(false);
+    expect(JSON.stringify([...s.commands.values()])).not.toContain("hunter2");
   });
   test("malformed pods are null, odd fields are dropped", () => {
     expect(summarize(null)).toBeNull();
