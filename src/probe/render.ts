@@ -48,8 +48,10 @@ export function renderProbe(f: KernelFeatures, mode: ProbeMode): string {
     // The stack tells a memcg OOM from a global one where no decision probe gives the constraint.
     STACK: mode === "tracepoint" ? `kstack(${STACK_FRAMES})` : `""`,
     // bpftrace loads kallsyms when it first prints a kstack: seconds on a slow machine, which would
-    // hold back the first kill. Resolving one symbol before "ready" loads them at start instead.
-    WARM_UP: mode === "tracepoint" ? `  print(("sym", ksym(kaddr("_stext"))));` : "",
+    // hold back the first kill. Resolving an address before "ready" loads them at start instead. It is
+    // resolved at run time: kaddr("name") would be resolved at compile time, and without CAP_SYSLOG
+    // (kallsyms hidden) the whole probe would then fail to compile instead of losing only the symbols.
+    WARM_UP: mode === "tracepoint" ? `  print(("sym", ksym(0)));` : "",
   });
   if (mode !== "tracepoint") {
     const fentryName = versionAtLeast(f.bpftrace.version, [0, 20, 0]) ? "fentry" : "kfunc";

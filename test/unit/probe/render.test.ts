@@ -47,7 +47,9 @@ describe("renderProbe, tracepoint mode", () => {
   test("BEGIN resolves a kernel symbol before it says ready, so that bpftrace loads kallsyms at start, not at the first kill", () => {
     const s = renderProbe(features(V017), "tracepoint");
     const begin = s.slice(s.indexOf("BEGIN"), s.indexOf("}", s.indexOf("BEGIN")));
-    expect(begin.indexOf(`print(("sym", ksym(kaddr("_stext"))));`)).toBeGreaterThan(0);
+    expect(begin.indexOf(`print(("sym", ksym(0)));`)).toBeGreaterThan(0);
+    // A symbol named in the script is resolved when it compiles, and fails it where kallsyms is hidden.
+    expect(begin).not.toContain("kaddr(");
     expect(begin.indexOf(`print(("sym"`)).toBeLessThan(begin.indexOf(`print(("ready", 1));`));
   });
 
