@@ -17,7 +17,10 @@ export const AGENT_BINARY = process.env.OOMTRACE_BENCH_BINARY || BINARY;
 let nextPort = 19800 + Math.floor(Math.random() * 400);
 
 export class BenchAgent {
+  /** oom_kill lines. */
   readonly events: Stamped<NdjsonEvent>[] = [];
+  /** memory_pressure lines (early warnings, e.g. storm pods at their limit): kept apart, as they name no victim. */
+  readonly warnings: Stamped<unknown>[] = [];
   readonly logs: Stamped<{ msg: string; level: string }>[] = [];
   readonly port = nextPort++;
   readonly proc: Subprocess;
@@ -32,7 +35,10 @@ export class BenchAgent {
       { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
     );
     this.done = [
-      BenchAgent.lines(this.proc.stdout as ReadableStream<Uint8Array>, (line, atNs) => this.events.push({ value: JSON.parse(line), atNs })),
+      BenchAgent.lines(this.proc.stdout as ReadableStream<Uint8Array>, (line, atNs) => {
+        const value = JSON.parse(line);
+        (value.kind === "memory_pressure" ? this.warnings : this.events).push({ value, atNs });
+      }),
       BenchAgent.lines(this.proc.stderr as ReadableStream<Uint8Array>, (line, atNs) => {
         let v: { msg: string; level: string };
         try {

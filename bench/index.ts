@@ -15,6 +15,7 @@ import { bpftraceAloneLatency } from "./bpftrace-alone.ts";
 import { KillLab } from "./kills.ts";
 import { KubeLab, kubePart, type KubeResults } from "./kube.ts";
 import { ndjsonLatency } from "./latency.ts";
+import { samplingCost } from "./pressure.ts";
 import { LoadWatch, machine } from "./machine.ts";
 import { loadavg } from "./proc.ts";
 import { renderReport, type Results } from "./report.ts";
@@ -28,8 +29,10 @@ const out = outIdx >= 0 ? argv[outIdx + 1]! : join(import.meta.dir, "..", "BENCH
 
 /** How much of each part to run. */
 const plan = quick
-  ? { startupRuns: 2, latencyRuns: 1, latencyKills: 30, stormRuns: 1, stormSeconds: 5, stormPods: 12, idleSeconds: 10, kubeStartupRuns: 1, annotationKills: 20, restSeconds: 5 }
-  : { startupRuns: 5, latencyRuns: 3, latencyKills: 200, stormRuns: 3, stormSeconds: 15, stormPods: 32, idleSeconds: 60, kubeStartupRuns: 3, annotationKills: 200, restSeconds: 30 };
+  ? { startupRuns: 2, latencyRuns: 1, latencyKills: 30, stormRuns: 1, stormSeconds: 5, stormPods: 12, idleSeconds: 10, kubeStartupRuns: 1, annotationKills: 20, restSeconds: 5, samplingPasses: 30 }
+  : { startupRuns: 5, latencyRuns: 3, latencyKills: 200, stormRuns: 3, stormSeconds: 15, stormPods: 32, idleSeconds: 60, kubeStartupRuns: 3, annotationKills: 200, restSeconds: 30, samplingPasses: 200 };
+/** Early warning's sampling cost is measured over this many containers each (100 is the target's). */
+const SAMPLING_CONTAINERS = quick ? [10, 100] : [10, 100, 300];
 export type Plan = typeof plan;
 
 const NODE = "bench-node";
@@ -79,17 +82,29 @@ try {
     for (let i = 0; i < plan.startupRuns; i++) startups023.push(await startup(["--bpftrace", bpftrace023]));
   }
 
+  load.section("early-warning sampling");
+  const sampling = [];
+  for (const n of SAMPLING_CONTAINERS) {
+    say(`early-warning sampling: ${plan.samplingPasses} passes over ${n} containers`);
+    sampling.push(await samplingCost(n, plan.samplingPasses));
+  }
+
   load.section("idle");
   // The agent under test, and beside it the kmsg-only method: the same binary with no bpftrace,
-  // so the same kmsg parser reads the same kernel log during the same storm.
+  // so the same kmsg parser reads the same kernel log during the same storm. During the idle
+  // window only, a third with early warning off shows what sampling adds at rest.
   const agent = new BenchAgent([]);
   const kmsgOnly = new BenchAgent(["--bpftrace", "/nonexistent/kmsg-only"]);
-  agents.push(agent, kmsgOnly);
-  await agent.ready();
+  const noPressure = new BenchAgent(["--no-pressure"]);
+  agents.push(agent, kmsgOnly, noPressure);
+  await Promise.all([agent.ready(), noPressure.ready()]);
   await kmsgOnly.waitFor("the kmsg-only agent to serve", () => kmsgOnly.logAt("serving"));
   await Bun.sleep(5000);
-  say(`idle CPU over ${plan.idleSeconds} s`);
-  const idle = await idleCpu(agent, plan.idleSeconds);
+  say(`idle CPU over ${plan.idleSeconds} s, with and without early warning`);
+  const [idle, idleNoPressure] = await Promise.all([idleCpu(agent, plan.idleSeconds), idleCpu(noPressure, plan.idleSeconds)]);
+  await noPressure.stop();
+  agents.splice(agents.indexOf(noPressure), 1);
+  const watched = /^early warning: (\d+) containers/.exec(agent.logs.find((l) => l.value.msg.startsWith("early warning:"))?.value.msg ?? "")?.[1];
   const atRest = footprint(agent);
   const probe = /oomtrace_build_info\{[^}]*probe="([^"]+)"/.exec(await agent.metrics())?.[1] ?? "unknown";
 
@@ -136,6 +151,9 @@ try {
     startups,
     startups023,
     idle,
+    idleNoPressure,
+    idleWatched: watched === undefined ? null : Number(watched),
+    sampling,
     atRest,
     afterStorm,
     latency,

@@ -70,4 +70,38 @@ describe("renderReport", () => {
     expect(md).toContain("**Quick run**");
     expect(summaryRow(md, "idle CPU")).toContain("not idle: 7 kills by others in the window");
   });
+
+  describe("early-warning sampling", () => {
+    const run = (containers: number, wallMs: number[], cpuMs: number[]) => ({
+      containers, busy: containers / 10, passes: wallMs.length, limitBytes: 256 << 20, wallMs, cpuMs, discoverMs: 12, intervalMs: 1000, load1: 0.3,
+    });
+
+    test("the 100-container pass is judged against our targets: median wall time, and median CPU as a share of the interval", () => {
+      const md = renderReport(results({ sampling: [run(10, [0.4, 0.3, 0.5], [0.3, 0.3, 0.3]), run(100, [3, 4, 20], [3, 2, 4])] }));
+      expect(summaryRow(md, "early warning: one sampling pass, 100 containers")).toContain("| 4.00 ms (p90 20.00 ms) | ≤ 5 ms (ours) | met |");
+      expect(summaryRow(md, "early warning: CPU at the default 1000 ms interval")).toContain("| 0.30 % of a core | ≤ 0.5 % (ours) | met |");
+      expect(md).toContain("| 100 | 10 | 3 | 4.00 ms | 20.00 ms | 20.00 ms | 3.00 ms | 0.30 % (1000 ms) | 40 µs | 12.0 ms | 0.30 |");
+    });
+
+    test("a slow pass is missed by how much, with the cost per container", () => {
+      const md = renderReport(results({ sampling: [run(100, [8, 9, 10], [7, 8, 9])] }));
+      expect(summaryRow(md, "early warning: one sampling pass")).toContain("**missed**: 1.8× the target (+4.0 ms)");
+      expect(summaryRow(md, "early warning: one sampling pass")).toContain("90.0 µs per container");
+      expect(summaryRow(md, "early warning: CPU")).toContain("**missed**: 1.6× the target (+0.3 points)");
+    });
+
+    test("idle CPU with and without early warning, side by side", () => {
+      const noPressure = { seconds: 60, agentCpuPct: 0.03, bpftraceCpuPct: 0.01, foreignKills: 0, load1: 0.2 };
+      const md = renderReport(results({ sampling: [run(10, [0.4], [0.3])], idleNoPressure: noPressure, idleWatched: 4 }));
+      expect(md).toContain("it watched 4 containers with a limit on this machine at its start) 0.050 % of a core, a second agent with `--no-pressure` 0.030 %: early warning's timer and its search every 5 s add less than this window can resolve");
+      const wide = renderReport(results({ idleNoPressure: { ...noPressure, agentCpuPct: 0.01 }, idle: { ...noPressure, seconds: 600, agentCpuPct: 0.05 }, sampling: [run(10, [0.4], [0.3])] }));
+      expect(wide).toContain("every 5 s add 0.040 points. The resolution is 0.017 %");
+    });
+
+    test("figures saved before sampling was measured still render, without the section", () => {
+      const md = renderReport(results());
+      expect(md).not.toContain("## Early-warning sampling");
+      expect(summaryRow(md, "early warning")).toBe("");
+    });
+  });
 });
