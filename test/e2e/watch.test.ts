@@ -64,7 +64,8 @@ describe("oomtrace watch and the run filters, on one real OOM kill", () => {
   const pipedErr = new Output(piped.stderr as ReadableStream<Uint8Array>);
   // run with filters that leave this kill out, and one that keeps it.
   const wrongKind = new AgentProcess(["--kind", "global,cpuset"]);
-  const otherNamespace = new AgentProcess(["-n", "prod"]);
+  // No name source at all: no API server here, and CRI off (its default, auto, counts as one).
+  const otherNamespace = new AgentProcess(["-n", "prod", "--no-cri"]);
   const notSystem = new AgentProcess(["-A", "-n", "!kube-system", "--kind", "memcg"]);
   let hogPid = 0;
 
@@ -142,7 +143,7 @@ describe("oomtrace watch and the run filters, on one real OOM kill", () => {
     const m = await waitForMetric(otherNamespace, /oomtrace_pipeline_events_total\{stage="filter",outcome="skipped",reason="unnamed"\} (\d+)/);
     expect(m).toBeGreaterThanOrEqual(1);
     expect(otherNamespace.eventFor(hogPid)).toBeUndefined();
-    // No name source is configured in this build: the agent said at start that nothing would pass.
+    // No name source is configured: the agent said at start that nothing would pass.
     expect(otherNamespace.logs.some((l) => l.level === "warn" && String(l.msg).includes("no name source is configured"))).toBe(true);
   });
 
