@@ -257,7 +257,7 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
       await kmsgDone;
       // What was still waiting goes out now rather than being lost.
       intake(assembler.flush(true));
-      deliver(merger.flush());
+      deliver(merger.flush(true));
       await Promise.all(naming);
       server?.stop();
       cri?.stop();

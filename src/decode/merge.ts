@@ -55,8 +55,11 @@ export class SourceMerger {
     return k.source === "bpftrace" ? this.fromBpftrace(k) : this.fromKmsg(k);
   }
 
-  /** Held kmsg kills whose grace ran out, and whom bpftrace is neither still assembling nor behind on. */
-  flush(): KernelKill[] {
+  /**
+   * Held kmsg kills whose grace ran out, and whom bpftrace is neither still assembling nor behind on.
+   * `all`: every held kill, as when the agent stops (bpftrace has said all it will).
+   */
+  flush(all = false): KernelKill[] {
     const now = this.o.now();
     const up = this.o.bpftraceUp();
     const watermark = this.o.bpftraceSeenNs;
@@ -67,7 +70,7 @@ export class SourceMerger {
       const waited = now - h.at >= this.graceMs || !up;
       const past = seen !== null && seen - this.offsetNs >= h.kill.kernelTimeNs + PAST_MARGIN_NS;
       const behind = watermark !== undefined && !past && now - h.at < this.maxHoldMs;
-      if (waited && !(up && (this.o.bpftracePending(h.kill.victim.pid) || behind))) {
+      if (all || (waited && !(up && (this.o.bpftracePending(h.kill.victim.pid) || behind)))) {
         this.held.splice(i, 1);
         out.unshift(h.kill);
       }
@@ -106,8 +109,10 @@ export class SourceMerger {
       return [];
     }
     this.held.push({ kill: k, at: this.o.now() });
-    if (this.held.length > MAX_REMEMBERED) this.held.shift();
-    return this.flush();
+    // Too many held (a long storm while bpftrace is behind): the oldest goes out as kmsg saw it, never dropped.
+    const overflow = this.held.length > MAX_REMEMBERED ? this.held.splice(0, this.held.length - MAX_REMEMBERED).map((h) => h.kill) : [];
+    for (const o of overflow) this.remember(o);
+    return [...overflow, ...this.flush()];
   }
 
   /** kmsg prints the victim task's pid, which is the tid bpftrace marks. */

@@ -296,4 +296,30 @@ describe("SourceMerger", () => {
     h.clock += 1;
     expect(h.m.flush()).toEqual([k]);
   });
+
+  test("a storm that outgrows what is held: the oldest held kmsg kills go out, none is dropped", () => {
+    const h = harness({ watermark: true });
+    h.seen = 1n * S; // bpftrace far behind: every kmsg kill would wait
+    const out: KernelKill[] = [];
+    const n = 4096 + 50;
+    for (let i = 0; i < n; i++) out.push(...h.m.push(kmsg(10_000 + i, 100n * S + BigInt(i) * 1_000_000n)));
+    expect(out.map((k) => k.victim.pid)).toEqual(Array.from({ length: 50 }, (_, i) => 10_000 + i));
+    // The rest go out when the agent stops, each once.
+    const rest = h.m.flush(true);
+    expect(rest).toHaveLength(4096);
+    expect(new Set([...out, ...rest].map((k) => k.victim.pid)).size).toBe(n);
+  });
+
+  test("flush(true) at stop lets every held kmsg kill out, even while bpftrace looks behind or busy", () => {
+    const h = harness({ watermark: true, pending: new Set([4042]) });
+    h.seen = 1n * S;
+    const k1 = kmsg(4042, 512n * S);
+    const k2 = kmsg(4043, 512n * S);
+    expect(h.m.push(k1)).toEqual([]);
+    expect(h.m.push(k2)).toEqual([]);
+    h.clock += 60_000;
+    expect(h.m.flush()).toEqual([k2]); // past maxHold; 4042 is still being assembled by bpftrace
+    expect(h.m.flush(true)).toEqual([k1]);
+    expect(h.m.flush(true)).toEqual([]);
+  });
 });
