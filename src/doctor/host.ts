@@ -1,19 +1,20 @@
 // The node facts doctor reads beyond the probe's: runtime sockets, the kubelet's cgroup tree, /dev/kmsg, the metrics port (I/O).
-import { closeSync, constants, existsSync, openSync, readdirSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readdirSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { join } from "node:path";
+import { DEFAULT_SOCKETS, isSocket } from "../cri/endpoint.ts";
 import { parseBindAddress } from "../server.ts";
 
-/**
- * Where container runtimes put their CRI socket. A short list of the usual places, kept here until
- * the CRI name source brings its own.
- */
-export const RUNTIME_SOCKETS: readonly { runtime: string; path: string }[] = [
-  { runtime: "containerd", path: "/run/containerd/containerd.sock" },
-  { runtime: "cri-o", path: "/run/crio/crio.sock" },
-  { runtime: "containerd (k3s)", path: "/run/k3s/containerd/containerd.sock" },
-  { runtime: "cri-dockerd", path: "/run/cri-dockerd.sock" },
-];
+/** The runtime behind each socket the CRI name source tries, for doctor's report. */
+const RUNTIME_OF: Record<(typeof DEFAULT_SOCKETS)[number], string> = {
+  "/run/containerd/containerd.sock": "containerd",
+  "/run/crio/crio.sock": "cri-o",
+  "/run/k3s/containerd/containerd.sock": "containerd (k3s)",
+  "/run/cri-dockerd.sock": "cri-dockerd",
+};
+
+/** Where container runtimes put their CRI socket: the places the CRI name source tries, in its order. */
+export const RUNTIME_SOCKETS: readonly { runtime: string; path: string }[] = DEFAULT_SOCKETS.map((path) => ({ runtime: RUNTIME_OF[path], path }));
 
 export interface SocketFound {
   runtime: string;
@@ -39,13 +40,7 @@ export async function findRuntimeSockets(hostRoot: string): Promise<SocketFound[
   const found: SocketFound[] = [];
   for (const s of RUNTIME_SOCKETS) {
     const path = join(hostRoot, s.path);
-    let socket = false;
-    try {
-      socket = statSync(path).isSocket();
-    } catch {
-      continue;
-    }
-    if (socket) found.push({ runtime: s.runtime, path, answers: await connects(path, 1000) });
+    if (isSocket(path)) found.push({ runtime: s.runtime, path, answers: await connects(path, 1000) });
   }
   return found;
 }
