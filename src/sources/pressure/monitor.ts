@@ -67,6 +67,7 @@ export class PressureMonitor {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.sampler.close();
   }
 
   /** The warning that preceded a kill at `killTime` in this container, if any. */
@@ -154,6 +155,7 @@ export class PressureMonitor {
 
   private forget(t: Tracked, wallMs: number): void {
     this.tracked.delete(t.cgroup.dir);
+    this.sampler.release(t.cgroup);
     if (t.key) this.links.ended(t.key, wallMs);
     this.o.onEstimate(t.cgroup, null);
   }

@@ -1,5 +1,7 @@
 // Reading one container's memory files (I/O): two or three small reads per sample, into one
-// buffer shared by all containers, parsed in place.
+// buffer shared by all containers, parsed in place. The files stay open between samples and are
+// read again from offset 0 (cgroup files regenerate then): opening a cgroup file costs more than
+// reading it, and a kill storm makes it slower still (bench/: it was most of the agent's CPU).
 import { closeSync, openSync, readSync } from "node:fs";
 import type { MemorySample } from "../../types.ts";
 import type { CgroupVersion, ContainerCgroup } from "./cgroups.ts";
@@ -20,26 +22,55 @@ const INACTIVE_FILE: Record<CgroupVersion, Uint8Array> = {
   v2: new TextEncoder().encode("inactive_file"),
 };
 
+/** Files kept open at most (three per container): past this, a file is opened for each read. */
+const MAX_OPEN = 3000;
+
 export class MemorySampler {
   private readonly buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  /** Open files by path: usage, stat and PSI of the containers sampled. */
+  private readonly open = new Map<string, number>();
 
   constructor(private readonly version: CgroupVersion) {}
 
   /** Bytes read from `file` into the shared buffer. Throws when the file cannot be read (e.g. the cgroup is gone). */
-  private read(file: string): number {
-    const fd = openSync(file, "r");
+  private read(file: string, keepOpen = true): number {
+    let fd = this.open.get(file);
+    const kept = fd !== undefined || (keepOpen && this.open.size < MAX_OPEN);
+    fd ??= openSync(file, "r");
+    if (kept) this.open.set(file, fd);
     try {
       let len = 0;
-      for (let n; len < this.buf.length && (n = readSync(fd, this.buf, len, this.buf.length - len, null)) > 0; ) len += n;
+      for (let n; len < this.buf.length && (n = readSync(fd, this.buf, len, this.buf.length - len, len)) > 0; ) len += n;
       return len;
+    } catch (e) {
+      if (kept) this.closeFile(file);
+      throw e;
     } finally {
-      closeSync(fd);
+      if (!kept) closeSync(fd);
     }
+  }
+
+  private closeFile(file: string): void {
+    const fd = this.open.get(file);
+    if (fd === undefined) return;
+    this.open.delete(file);
+    closeSync(fd);
+  }
+
+  /** Closes the container's files: it is gone, or no longer sampled. */
+  release(c: ContainerCgroup): void {
+    for (const f of [c.usageFile, c.statFile, c.psiFile]) if (f !== null) this.closeFile(f);
+  }
+
+  /** Closes every file. */
+  close(): void {
+    for (const file of [...this.open.keys()]) this.closeFile(file);
   }
 
   /** The container's limit in bytes; Infinity when it has none. */
   limit(c: ContainerCgroup): number {
-    const v = parseLimit(this.buf, this.read(c.limitFile));
+    // Read once per discovery: not worth a descriptor.
+    const v = parseLimit(this.buf, this.read(c.limitFile, false));
     if (Number.isNaN(v)) throw new Error(`${c.limitFile} holds no limit`);
     return v;
   }

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultWalkRoot, findContainers, HierarchyError, hierarchyOf } from "../../../../src/sources/pressure/cgroups.ts";
-import { PressureMonitor, type PressureOptions } from "../../../../src/sources/pressure/monitor.ts";
+import { DISCOVERY_MS, PressureMonitor, type PressureOptions } from "../../../../src/sources/pressure/monitor.ts";
 import type { PressureEvent, TimeToOom } from "../../../../src/types.ts";
 
 const MiB = 1 << 20;
@@ -196,7 +196,9 @@ describe("PressureMonitor", () => {
     expect(warnings).toHaveLength(1);
     const identity = warnings[0]!.identity;
     rmSync(grow, { recursive: true });
-    step();
+    // The sampler keeps the files open: on a real cgroup the next read fails with ENODEV, but a
+    // removed regular file stays readable, so here the next walk is what sees the container gone.
+    step(DISCOVERY_MS);
     m.tick();
     expect(m.containers).toBe(0);
     expect(estimates.get(grow)).toBeNull();
