@@ -34,13 +34,49 @@ const MAX_REMEMBERED = 4096;
 interface Seen {
   kill: KernelKill;
   at: number;
+  /** The victim task: kmsg prints its pid, which is the tid bpftrace marks. */
+  task: number;
 }
 
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 
+/** Kills in arrival order, looked up by victim task: a storm holds thousands, and every record is matched. */
+class Kills {
+  private readonly all = new Set<Seen>();
+  private readonly byTask = new Map<number, Seen[]>();
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  add(kill: KernelKill, at: number): void {
+    const s: Seen = { kill, at, task: kill.source === "bpftrace" ? (kill.victim.tid ?? kill.victim.pid) : kill.victim.pid };
+    this.all.add(s);
+    const list = this.byTask.get(s.task);
+    if (list) list.push(s);
+    else this.byTask.set(s.task, [s]);
+  }
+
+  delete(s: Seen): void {
+    this.all.delete(s);
+    const list = this.byTask.get(s.task)?.filter((x) => x !== s) ?? [];
+    if (list.length) this.byTask.set(s.task, list);
+    else this.byTask.delete(s.task);
+  }
+
+  of(task: number): readonly Seen[] {
+    return this.byTask.get(task) ?? [];
+  }
+
+  /** Oldest first. */
+  values(): IterableIterator<Seen> {
+    return this.all.values();
+  }
+}
+
 export class SourceMerger {
-  private readonly emitted: Seen[] = [];
-  private readonly held: Seen[] = [];
+  private readonly emitted = new Kills();
+  private readonly held = new Kills();
   private readonly graceMs: number;
   private readonly maxHoldMs: number;
   /** bpftrace's kernel time minus kmsg's, for the last kill both reported. */
@@ -65,29 +101,31 @@ export class SourceMerger {
     const watermark = this.o.bpftraceSeenNs;
     const seen = watermark?.() ?? null;
     const out: KernelKill[] = [];
-    for (let i = this.held.length - 1; i >= 0; i--) {
-      const h = this.held[i]!;
+    for (const h of this.held.values()) {
       const waited = now - h.at >= this.graceMs || !up;
       const past = seen !== null && seen - this.offsetNs >= h.kill.kernelTimeNs + PAST_MARGIN_NS;
       const behind = watermark !== undefined && !past && now - h.at < this.maxHoldMs;
-      if (all || (waited && !(up && (this.o.bpftracePending(h.kill.victim.pid) || behind)))) {
-        this.held.splice(i, 1);
-        out.unshift(h.kill);
+      if (all || (waited && !(up && (this.o.bpftracePending(h.task) || behind)))) {
+        this.held.delete(h);
+        out.push(h.kill);
       }
     }
     for (const k of out) this.remember(k);
-    while (this.emitted.length && now - this.emitted[0]!.at > REMEMBER_MS) this.emitted.shift();
+    for (const e of this.emitted.values()) {
+      if (now - e.at <= REMEMBER_MS) break;
+      this.emitted.delete(e);
+    }
     return out;
   }
 
   private fromBpftrace(k: KernelKill): KernelKill[] {
     const tid = k.victim.tid ?? k.victim.pid;
-    const twins = this.held.filter((h) => this.same(h.kill, tid, k.kernelTimeNs));
+    const twins = this.held.of(tid).filter((h) => this.same(h.kill, tid, k.kernelTimeNs));
     if (twins.length) {
       // Every held line of this kill: a group kill's chosen victim is printed twice.
-      for (const h of twins) this.held.splice(this.held.indexOf(h), 1);
+      for (const h of twins) this.held.delete(h);
       this.confirm(twins[0]!.kill, k);
-    } else if (this.emitted.some((e) => e.kill.source === "kmsg" && this.same(e.kill, tid, k.kernelTimeNs))) {
+    } else if (this.emitted.of(tid).some((e) => e.kill.source === "kmsg" && this.same(e.kill, tid, k.kernelTimeNs))) {
       // kmsg already reported it while bpftrace was slow: one event per kill, so this one is dropped.
       this.o.onDuplicate?.(k);
       return [];
@@ -97,22 +135,29 @@ export class SourceMerger {
   }
 
   private fromKmsg(k: KernelKill): KernelKill[] {
-    const twin = this.emitted.find((e) => e.kill.source === "bpftrace" && this.same(k, e.kill.victim.tid ?? e.kill.victim.pid, e.kill.kernelTimeNs));
+    const pid = k.victim.pid;
+    const twin = this.emitted.of(pid).find((e) => e.kill.source === "bpftrace" && this.same(k, e.task, e.kill.kernelTimeNs));
     if (twin) {
       this.confirm(k, twin.kill);
       return [];
     }
     // The kernel prints a group kill's chosen victim twice ("Killed process" as chosen, then as a member).
-    const again = (s: Seen) => s.kill.source === "kmsg" && this.same(k, s.kill.victim.pid, s.kill.kernelTimeNs);
-    if (this.held.some(again) || this.emitted.some(again)) {
+    const again = (s: Seen) => s.kill.source === "kmsg" && this.same(k, s.task, s.kill.kernelTimeNs);
+    if (this.held.of(pid).some(again) || this.emitted.of(pid).some(again)) {
       this.o.onDuplicate?.(k);
       return [];
     }
-    this.held.push({ kill: k, at: this.o.now() });
+    this.held.add(k, this.o.now());
     // Too many held (a long storm while bpftrace is behind): the oldest goes out as kmsg saw it, never dropped.
-    const overflow = this.held.length > MAX_REMEMBERED ? this.held.splice(0, this.held.length - MAX_REMEMBERED).map((h) => h.kill) : [];
+    const overflow: KernelKill[] = [];
+    for (const h of this.held.values()) {
+      if (this.held.size <= MAX_REMEMBERED) break;
+      this.held.delete(h);
+      overflow.push(h.kill);
+    }
     for (const o of overflow) this.remember(o);
-    return [...overflow, ...this.flush()];
+    // With bpftrace up nothing just held can be due: the agent's timer flushes the rest.
+    return this.o.bpftraceUp() ? overflow : [...overflow, ...this.flush()];
   }
 
   /** kmsg prints the victim task's pid, which is the tid bpftrace marks. */
@@ -132,7 +177,7 @@ export class SourceMerger {
   }
 
   private remember(k: KernelKill): void {
-    this.emitted.push({ kill: k, at: this.o.now() });
-    if (this.emitted.length > MAX_REMEMBERED) this.emitted.shift();
+    this.emitted.add(k, this.o.now());
+    if (this.emitted.size > MAX_REMEMBERED) this.emitted.delete(this.emitted.values().next().value!);
   }
 }
