@@ -36,6 +36,8 @@ const STARTING_RETRY_MS = 100;
 export class CriNames implements NameResolver {
   readonly source = "cri" as const;
   private client: CriCalls | null = null;
+  /** When the last look found no runtime socket. */
+  private noSocketAt = -Infinity;
   private readonly containers = new Map<string, Kept<CriContainer>>();
   private readonly sandboxes = new Map<string, Kept<CriSandbox>>();
   private readonly inflight = new Map<string, Promise<WorkloadNames | null>>();
@@ -98,7 +100,7 @@ export class CriNames implements NameResolver {
    * too long. A listing has no start times: each container seen running is asked for its status once.
    */
   async sync(): Promise<void> {
-    const client = this.connected();
+    const client = this.connected(true);
     // A hung runtime must not pile up listings.
     if (!client || this.syncing) return;
     this.syncing = true;
@@ -200,8 +202,11 @@ export class CriNames implements NameResolver {
     else this.o.log.warn(`cri: the container runtime does not answer (${why}); kills go out without its names until it does`);
   }
 
-  private connected(): CriCalls | null {
-    this.client ??= this.o.connect();
+  /** With no runtime socket, a kill does not look again before the next listing does (`listing`): a storm stat()ed every path per kill. */
+  private connected(listing = false): CriCalls | null {
+    if (this.client || (!listing && this.now() - this.noSocketAt < this.o.resyncMs)) return this.client;
+    this.client = this.o.connect();
+    if (!this.client) this.noSocketAt = this.now();
     return this.client;
   }
 

@@ -289,4 +289,14 @@ describe("CriNames: the cache and the runtime behind it", () => {
     expect(asked).toBe(3);
     expect(names.lookup(identity())?.pod.name).toBe("web-0");
   });
+
+  test("no socket: kills between listings do not look for it again, one after a resync interval does", async () => {
+    let asked = 0;
+    const { names, advance } = setup({ connect: () => (asked++, null) });
+    for (let i = 0; i < 50; i++) expect(await names.resolve(identity(), Date.now() + 1000)).toBeNull();
+    expect(asked).toBe(1);
+    advance(10_000);
+    await names.resolve(identity(), Date.now() + 1000);
+    expect(asked).toBe(2);
+  });
 });
