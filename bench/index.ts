@@ -29,8 +29,8 @@ const out = outIdx >= 0 ? argv[outIdx + 1]! : join(import.meta.dir, "..", "BENCH
 
 /** How much of each part to run. */
 const plan = quick
-  ? { startupRuns: 2, latencyRuns: 1, latencyKills: 30, stormRuns: 1, stormSeconds: 5, stormPods: 12, idleSeconds: 10, kubeStartupRuns: 1, annotationKills: 20, restSeconds: 5, samplingPasses: 30 }
-  : { startupRuns: 5, latencyRuns: 3, latencyKills: 200, stormRuns: 3, stormSeconds: 15, stormPods: 32, idleSeconds: 60, kubeStartupRuns: 3, annotationKills: 200, restSeconds: 30, samplingPasses: 200 };
+  ? { startupRuns: 2, latencyRuns: 1, latencyKills: 30, stormRuns: 1, stormSeconds: 5, stormPods: 12, sharedStormPods: [12], idleSeconds: 10, kubeStartupRuns: 1, annotationKills: 20, restSeconds: 5, samplingPasses: 30 }
+  : { startupRuns: 5, latencyRuns: 3, latencyKills: 200, stormRuns: 3, stormSeconds: 15, stormPods: 32, sharedStormPods: [32, 64], idleSeconds: 60, kubeStartupRuns: 3, annotationKills: 200, restSeconds: 30, samplingPasses: 200 };
 /** Early warning's sampling cost is measured over this many containers each (100 is the target's). */
 const SAMPLING_CONTAINERS = quick ? [10, 100] : [10, 100, 300];
 export type Plan = typeof plan;
@@ -120,9 +120,16 @@ try {
 
   load.section("storm");
   const storms = [];
-  for (let i = 0; i < plan.stormRuns; i++) {
-    say(`storm ${i + 1}/${plan.stormRuns}: ${plan.stormPods} pods for ${plan.stormSeconds} s`);
-    storms.push(await storm(agent, kmsgOnly, lab, plan.stormPods, plan.stormSeconds));
+  const cpuDir = lab.cpuGroup();
+  if (cpuDir) {
+    for (let i = 0; i < plan.stormRuns; i++) {
+      say(`storm ${i + 1}/${plan.stormRuns}: ${plan.stormPods} pods in a BestEffort CPU cgroup for ${plan.stormSeconds} s`);
+      storms.push(await storm(agent, kmsgOnly, lab, plan.stormPods, plan.stormSeconds, cpuDir));
+    }
+  } else say(`no BestEffort CPU cgroup (${lab.cpuGroupWhy}): the storms share the agent's CPU`);
+  for (const pods of plan.sharedStormPods) {
+    say(`storm: ${pods} pods sharing the agent's CPU for ${plan.stormSeconds} s`);
+    storms.push(await storm(agent, kmsgOnly, lab, pods, plan.stormSeconds, null));
   }
   const afterStorm = footprint(agent);
   const agentMetrics = await agent.metrics();
@@ -159,6 +166,7 @@ try {
     latency,
     bpftraceAlone,
     storms,
+    stormCpuWhy: cpuDir ? "" : lab.cpuGroupWhy,
     agentMetrics,
     kube: kubeResults,
   };

@@ -58,3 +58,10 @@ export function childrenNamed(ppid: number, comm: string): number[] {
   }
   return out;
 }
+
+/** The sum of a metric's series whose line includes `labelMatch`, from a /metrics text. */
+export function metricSum(text: string, name: string, labelMatch = ""): number {
+  let n = 0;
+  for (const line of text.split("\n")) if (line.startsWith(name) && line.includes(labelMatch)) n += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;
+  return n;
+}

@@ -7,6 +7,7 @@ import type { Machine } from "./machine.ts";
 import type { SamplingRun } from "./pressure.ts";
 import type { StartupRun } from "./startup.ts";
 import type { StormRun } from "./storm.ts";
+import { metricSum } from "./proc.ts";
 import { fmtSpread, quantile, spread } from "./stats.ts";
 
 export interface Results {
@@ -16,7 +17,7 @@ export interface Results {
   durationS: number;
   machine: Machine;
   probe: string;
-  plan: Record<string, number>;
+  plan: Record<string, number | number[]>;
   load: { name: string; start: number; max: number; end: number }[];
   startups: StartupRun[];
   /** The same with bpftrace 0.23 (Debian trixie root, entered through chroot); empty when it is not built. */
@@ -34,6 +35,8 @@ export interface Results {
   /** The same probe in bpftrace with no agent: kill → the mark record on bpftrace's stdout. */
   bpftraceAlone: LatencyRun;
   storms: StormRun[];
+  /** Why no kubelet-like CPU cgroup could be made for the storms (empty when one was). */
+  stormCpuWhy?: string;
   agentMetrics: string;
   kube: KubeResults;
 }
@@ -64,12 +67,6 @@ function verdict(value: number, target: number, unit: string, higherIsBetter = f
 }
 
 const anonTotal = (fp: Footprint) => mib(fp.agent?.anonKiB) + mib(fp.bpftrace?.anonKiB ?? 0);
-
-function metricSum(text: string, name: string, labelMatch = ""): number {
-  let n = 0;
-  for (const line of text.split("\n")) if (line.startsWith(name) && line.includes(labelMatch)) n += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;
-  return n;
-}
 
 export function renderReport(r: Results): string {
   const m = r.machine;
@@ -118,18 +115,21 @@ export function renderReport(r: Results): string {
     const a = r.kube.annotation;
     target("kill → annotation p99", `${f1(a.p99Ms)} ms`, `≤ ${TARGETS.annotationP99Ms} ms`, verdict(a.p99Ms, TARGETS.annotationP99Ms, " ms"), `${a.requestsPerKill.toFixed(1)} API requests per kill, in turn.${busyNote}`);
   }
-  const capPct = Math.min(...r.storms.map((s) => pct(s.agent.captured, s.kernelKills)));
-  const attrPct = Math.min(...r.storms.map((s) => pct(s.agent.attributed, s.kernelKills)));
-  const lost = metricSum(r.agentMetrics, "oomtrace_lost_events_total", 'source="bpftrace"');
-  const late = metricSum(r.agentMetrics, "oomtrace_pipeline_events_total", 'reason="late_duplicate"');
+  // The target is judged on storms laid out as kubelet lays out BestEffort pods; the shared-CPU storms are the stress figure beside it.
+  const judged = r.storms.filter((s) => s.cpu === "besteffort").length ? r.storms.filter((s) => s.cpu === "besteffort") : r.storms;
+  const capPct = Math.min(...judged.map((s) => pct(s.agent.captured, s.kernelKills)));
+  const attrPct = Math.min(...judged.map((s) => pct(s.agent.attributed, s.kernelKills)));
+  const lost = judged.reduce((n, s) => n + s.lostEvents, 0);
+  const late = judged.reduce((n, s) => n + s.lateDuplicates, 0);
   const stormWhy = [
-    lost > 0 ? `bpftrace lost ${lost} events (its perf buffer overflowed).` : "",
+    lost > 0 ? `bpftrace lost ${lost} events (its perf buffer overflowed while the agent was behind reading it).` : "",
     late > 0
       ? `${late} bpftrace records reached the agent more than 5 s after kmsg's report of the same kill (the merge grace, src/decode/merge.ts): kmsg's event, without the pod once the kernel rate-limits its summary, went out first, and bpftrace's was dropped as a late duplicate.${busyNote}`
       : "",
   ].join(" ").trim() || "No event was counted lost or late (oomtrace_lost_events_total, late_duplicate): the agent's counters do not explain the gap; see the storm table.";
-  target("storm kills captured (worst storm)", `${f1(capPct)} %`, `${TARGETS.stormPct} %`, verdict(capPct, TARGETS.stormPct, " points", true), stormWhy);
-  target("storm kills attributed to the right pod (worst storm)", `${f1(attrPct)} %`, `${TARGETS.stormPct} %`, verdict(attrPct, TARGETS.stormPct, " points", true), stormWhy);
+  const judgedAs = judged[0]?.cpu === "besteffort" ? " (worst storm, kubelet's CPU layout)" : " (worst storm)";
+  target(`storm kills captured${judgedAs}`, `${f1(capPct)} %`, `${TARGETS.stormPct} %`, verdict(capPct, TARGETS.stormPct, " points", true), stormWhy);
+  target(`storm kills attributed to the right pod${judgedAs}`, `${f1(attrPct)} %`, `${TARGETS.stormPct} %`, verdict(attrPct, TARGETS.stormPct, " points", true), stormWhy);
   const att = spread(r.startups.map((s) => s.attachedMs));
   const chosen = spread(r.startups.map((s) => s.chosenMs));
   target(
@@ -176,12 +176,18 @@ export function renderReport(r: Results): string {
       "A kill counts as attributed when its event names the pod UID and container id of the cgroup the victim ran in.",
   );
   p();
-  p("| storm | pods | kernel's count | oomtrace captured | oomtrace attributed | kmsg alone saw | kmsg alone attributed | `/proc/vmstat` oom_kill (whole machine) |");
-  p("|---|---|---|---|---|---|---|---|");
+  p("| storm | storm's CPU | pods | kernel's count | oomtrace captured | oomtrace attributed | kmsg alone saw | kmsg alone attributed | `/proc/vmstat` oom_kill (whole machine) | bpftrace lost events | late duplicates |");
+  p("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const [i, s] of r.storms.entries()) {
     const c = (n: number) => `${n} (${f1(pct(n, s.kernelKills))} %)`;
-    p(`| ${i + 1}: ${s.seconds} s | ${s.pods} | ${s.kernelKills} | ${c(s.agent.captured)} | ${c(s.agent.attributed)} | ${c(s.kmsgOnly.captured)} | ${c(s.kmsgOnly.attributed)} | ${s.vmstatKills} |`);
+    p(`| ${i + 1}: ${s.seconds} s | ${s.cpu === "besteffort" ? "BestEffort cgroup" : "shared with the agent"} | ${s.pods} | ${s.kernelKills} | ${c(s.agent.captured)} | ${c(s.agent.attributed)} | ${c(s.kmsgOnly.captured)} | ${c(s.kmsgOnly.attributed)} | ${s.vmstatKills} | ${s.lostEvents} | ${s.lateDuplicates} |`);
   }
+  p();
+  p(
+    "**Storm's CPU.** \"BestEffort cgroup\": the storm's loops and victims run in a CPU cgroup laid out as kubelet lays out BestEffort pods (`kubepods/besteffort`, `cpu.shares` 2 on v1, `cpu.weight` 1 on v2), and the agents outside it, as on a node (the systemd unit in `system.slice`, the DaemonSet pod with its CPU requests). The target is judged on these. " +
+      "\"Shared with the agent\": every loop and victim competes with the agent task against task, in one CPU group: the stress case, where a busy storm can take the agent's CPU share below what it needs to keep up. " +
+      (r.stormCpuWhy ? `No BestEffort CPU cgroup could be made on this machine (${r.stormCpuWhy}): every storm shared the agent's CPU.` : ""),
+  );
   p();
   const rate = spread(r.storms.map((s) => s.kernelKills / s.seconds));
   p(`The kernel's count is the sum of \`oom_kill\` in each storm pod's \`memory.oom_control\` (cgroup v1 here; \`memory.events\` on v2). \`/proc/vmstat\` counts every OOM kill on the machine in the same window, other users' too. Kill rate: ${fmtSpread(rate, 0, " kills/s")}.`);

@@ -3,7 +3,7 @@
 import type { NdjsonEvent } from "../test/helpers/agent.ts";
 import type { BenchAgent, Stamped } from "./agent.ts";
 import type { KillLab, Pod } from "./kills.ts";
-import { cpuMs, loadavg, vmstatOomKills } from "./proc.ts";
+import { cpuMs, loadavg, metricSum, vmstatOomKills } from "./proc.ts";
 
 export interface Seen {
   /** Distinct victims of ours the agent reported. */
@@ -19,6 +19,11 @@ export interface Seen {
 export interface StormRun {
   seconds: number;
   pods: number;
+  /** Where the storm's tasks ran: kubelet's BestEffort CPU cgroup, or the agent's own CPU group (task against task). */
+  cpu: "besteffort" | "shared";
+  /** The agent's bpftrace lost events and late duplicates during this storm (its counters' change). */
+  lostEvents: number;
+  lateDuplicates: number;
   /** Sum of oom_kill over the storm's container cgroups (memory.oom_control / memory.events). */
   kernelKills: number;
   /** /proc/vmstat oom_kill over the same time: every kill on the machine, other users' too. */
@@ -53,39 +58,54 @@ export function seen(events: Stamped<NdjsonEvent>[], comm: string, pods: Pod[]):
   return { captured: byPid.size, attributed, duplicates: mine.length - byPid.size, bySource };
 }
 
-/** Waits until no new line of ours came for `quietMs` (longer than the agent holds a kmsg kill for bpftrace, 5 s) (or `maxMs` passed); returns the time of the last. */
-async function settle(agents: BenchAgent[], comm: string, quietMs: number, maxMs: number): Promise<number> {
+/**
+ * Waits until each agent reported as many of our victims as the kernel killed, or until no new line
+ * came for longer than the agent holds a kmsg kill for a bpftrace that is behind (30 s, merge.ts),
+ * or `maxMs`; returns the time of the last line.
+ */
+async function settle(agents: BenchAgent[], comm: string, kills: number, maxMs: number): Promise<number> {
+  const quietMs = 32_000;
+  const victims = (a: BenchAgent) => new Set(a.events.filter((e) => e.value.victim.comm === comm).map((e) => e.value.victim.pid)).size;
   const count = () => agents.reduce((n, a) => n + a.events.filter((e) => e.value.victim.comm === comm).length, 0);
   const deadline = Date.now() + maxMs;
   let last = count();
   let lastChange = Date.now();
-  while (Date.now() < deadline && Date.now() - lastChange < quietMs) {
-    await Bun.sleep(100);
+  while (Date.now() < deadline && Date.now() - lastChange < quietMs && !agents.every((a) => victims(a) >= kills)) {
+    await Bun.sleep(200);
     const n = count();
     if (n !== last) [last, lastChange] = [n, Date.now()];
   }
   return lastChange;
 }
 
-export async function storm(agent: BenchAgent, kmsgOnly: BenchAgent, lab: KillLab, podCount: number, seconds: number): Promise<StormRun> {
+export async function storm(agent: BenchAgent, kmsgOnly: BenchAgent, lab: KillLab, podCount: number, seconds: number, cpuDir: string | null): Promise<StormRun> {
   const pods = Array.from({ length: podCount }, () => lab.pod());
+  const counters = async () => {
+    const m = await agent.metrics();
+    return { lost: metricSum(m, "oomtrace_lost_events_total", 'source="bpftrace"'), late: metricSum(m, "oomtrace_pipeline_events_total", 'reason="late_duplicate"') };
+  };
+  const before = await counters();
   const bpf = agent.bpftracePid();
   if (bpf === null) throw new Error("the agent has no bpftrace child: the storm would measure kmsg only");
   const from = { agent: agent.events.length, kmsg: kmsgOnly.events.length };
   const cpu0 = { agent: cpuMs(agent.proc.pid)!, bpf: cpuMs(bpf)! };
   const vm0 = vmstatOomKills();
   const t0 = Date.now();
-  const run = lab.storm(pods);
+  const run = lab.storm(pods, cpuDir);
   await Bun.sleep(seconds * 1000);
   await run.stop();
   const vmstatKills = vmstatOomKills() - vm0;
-  const lastEvent = await settle([agent, kmsgOnly], lab.comm, 6000, 60_000);
+  const kernelKills = lab.kernelKills(pods);
+  const lastEvent = await settle([agent, kmsgOnly], lab.comm, kernelKills, 90_000);
   const cpu1 = { agent: cpuMs(agent.proc.pid)!, bpf: cpuMs(bpf)! };
   const wallMs = lastEvent - t0;
-  const kernelKills = lab.kernelKills(pods);
+  const after = await counters();
   return {
     seconds,
     pods: podCount,
+    cpu: cpuDir ? "besteffort" : "shared",
+    lostEvents: after.lost - before.lost,
+    lateDuplicates: after.late - before.late,
     kernelKills,
     vmstatKills,
     agent: seen(agent.events.slice(from.agent), lab.comm, pods),

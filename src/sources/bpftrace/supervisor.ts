@@ -17,15 +17,16 @@ export interface ProbeScript {
  * (85 characters) and fit the BPF stack; 0.23 renamed the variable, and each version reads its own name.
  * 256 pages (1 MiB) of output buffer hold a burst of several hundred kills: 0.17 allocates them per
  * CPU (perf buffers), 0.18 and later once for all CPUs (a ring buffer); bpftrace's default is 64.
- * glibc keeps what LLVM freed after the compile in per-thread arenas and above its trim threshold:
- * one arena and trimming at every free took bpftrace's anon RSS at rest from 57 to 42 MiB (bench/).
+ * glibc keeps what LLVM freed after the compile in per-thread arenas and above its (self-raising)
+ * trim threshold: one arena and a fixed 4 MiB threshold took bpftrace's anon RSS at rest from 57 to
+ * 43 MiB (bench/). A threshold of 0 saved 1 MiB more but trimmed at every free: 3x bpftrace's CPU in a storm.
  */
 export const PROBE_ENV: Readonly<Record<string, string>> = {
   BPFTRACE_STRLEN: "128",
   BPFTRACE_MAX_STRLEN: "128",
   BPFTRACE_PERF_RB_PAGES: "256",
   MALLOC_ARENA_MAX: "1",
-  MALLOC_TRIM_THRESHOLD_: "0",
+  MALLOC_TRIM_THRESHOLD_: String(4 << 20),
 };
 
 export type SupervisorState = "starting" | "attached" | "down" | "stopped";

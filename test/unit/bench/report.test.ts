@@ -26,7 +26,7 @@ function results(over: Partial<Results> = {}): Results {
     afterStorm: { agent: rss(20 * 1024), bpftrace: rss(60 * 1024) },
     latency: [lat(3, 8), lat(3, 12), lat(4, 9)],
     bpftraceAlone: lat(2, 6),
-    storms: [{ seconds: 15, pods: 32, kernelKills: 1000, vmstatKills: 1000, agent: seen(1000, 1000), kmsgOnly: seen(1000, 30), agentCpuPct: 5, bpftraceCpuPct: 1, cpuMsPerKill: 1, settleSeconds: 16, load1: 30 }],
+    storms: [{ seconds: 15, pods: 32, cpu: "besteffort", lostEvents: 0, lateDuplicates: 0, kernelKills: 1000, vmstatKills: 1000, agent: seen(1000, 1000), kmsgOnly: seen(1000, 30), agentCpuPct: 5, bpftraceCpuPct: 1, cpuMsPerKill: 1, settleSeconds: 16, load1: 30 }],
     agentMetrics: 'oomtrace_lost_events_total{source="bpftrace"} 0\n',
     kube: { unavailable: "oomtrace: unknown flag --kubernetes; see --help" },
     ...over,
@@ -48,15 +48,28 @@ describe("renderReport", () => {
   });
 
   test("kills that kmsg reported before bpftrace's late record: the attribution gap is explained", () => {
-    const storms = [{ ...results().storms[0]!, agent: seen(1000, 993) }];
-    const md = renderReport(results({ storms, agentMetrics: 'oomtrace_pipeline_events_total{stage="merge",outcome="skipped",reason="late_duplicate"} 7\n' }));
+    const storms = [{ ...results().storms[0]!, agent: seen(1000, 993), lateDuplicates: 7 }];
+    const md = renderReport(results({ storms }));
     expect(summaryRow(md, "storm kills attributed")).toContain("**missed** by 0.7 points");
     expect(summaryRow(md, "storm kills attributed")).toContain("7 bpftrace records reached the agent more than 5 s after kmsg's report");
   });
 
+  test("the target is judged on the storms in kubelet's CPU layout; a shared-CPU stress storm is listed beside them", () => {
+    const judged = results().storms[0]!;
+    const stress = { ...judged, cpu: "shared" as const, pods: 64, agent: seen(1000, 600), lostEvents: 40 };
+    const md = renderReport(results({ storms: [judged, stress] }));
+    expect(summaryRow(md, "storm kills attributed to the right pod (worst storm, kubelet's CPU layout)")).toContain("| met |");
+    expect(md).toContain("| 2: 15 s | shared with the agent | 64 | 1000 | 1000 (100.0 %) | 600 (60.0 %) | 1000 (100.0 %) | 30 (3.0 %) | 1000 | 40 | 0 |");
+    // With no BestEffort storm, the shared ones are judged.
+    const only = renderReport(results({ storms: [stress], stormCpuWhy: "no cgroup v1 CPU controller at /sys/fs/cgroup/cpu" }));
+    expect(summaryRow(only, "storm kills attributed to the right pod (worst storm)")).toContain("**missed** by 40.0 points");
+    expect(summaryRow(only, "storm kills attributed to the right pod (worst storm)")).toContain("bpftrace lost 40 events");
+    expect(only).toContain("No BestEffort CPU cgroup could be made on this machine (no cgroup v1 CPU controller");
+  });
+
   test("the kmsg-only method's count sits beside ours, as a share of the kernel's", () => {
     const md = renderReport(results());
-    expect(md).toContain("| 1: 15 s | 32 | 1000 | 1000 (100.0 %) | 1000 (100.0 %) | 1000 (100.0 %) | 30 (3.0 %) | 1000 |");
+    expect(md).toContain("| 1: 15 s | BestEffort cgroup | 32 | 1000 | 1000 (100.0 %) | 1000 (100.0 %) | 1000 (100.0 %) | 30 (3.0 %) | 1000 | 0 | 0 |");
   });
 
   test("a busy machine is called busy; the storm's own load does not count", () => {
