@@ -16,6 +16,7 @@ import { bpftraceLineHandler } from "./sources/bpftrace/lines.ts";
 import { BpftraceSupervisor, PROBE_ENV, type ProbeScript } from "./sources/bpftrace/supervisor.ts";
 import { kmsgKills } from "./sources/kmsg/index.ts";
 import { startPressure } from "./sources/pressure/index.ts";
+import { Heartbeat } from "./heartbeat.ts";
 import { Metrics } from "./sinks/metrics.ts";
 import { describeFilter, type EventFilter, filterEvent, filterWorkload, needsNames } from "./filter/event-filter.ts";
 import { startServer } from "./server.ts";
@@ -135,8 +136,10 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
     log.warn(`sink ${s.name} failed: ${(e as Error).message}`);
   };
 
+  const heartbeat = new Heartbeat(1000);
   // Early warning: a container's warning is named like a kill, then goes to the sinks that take it.
   const pressure = startPressure({
+    heartbeat,
     cfg: cfg.pressure,
     hostRoot: cfg.hostRoot,
     node: cfg.nodeName,
@@ -221,7 +224,8 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
     kmsgDone = (async () => {
       try {
         const path = join(cfg.hostRoot, "/dev/kmsg");
-        for await (const kill of kmsgKills({ path, signal: abort.signal, onOverrun: (n) => metrics.lostEvents("kmsg", n) })) {
+        const idle = (signal?: AbortSignal) => heartbeat.next(signal);
+        for await (const kill of kmsgKills({ path, signal: abort.signal, onOverrun: (n) => metrics.lostEvents("kmsg", n), idle })) {
           intake([kill]);
         }
       } catch (e) {
@@ -231,11 +235,11 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
   }
 
   // Once a second: its waits are seconds long, and each wake-up costs idle CPU on every node (bench/).
-  const timer = setInterval(() => {
+  heartbeat.every(() => {
     clock = sampleClock();
     intake(assembler.flush());
     deliver(merger.flush());
-  }, 1000);
+  });
 
   const server = cfg.metricsBindAddress
     ? startServer(cfg.metricsBindAddress, metrics, {
@@ -250,9 +254,9 @@ export async function startAgent(cfg: RunConfig, log: ConsolaInstance, opts: Age
   return {
     metricsPort: server?.port ?? null,
     async stop() {
-      clearInterval(timer);
       pressure?.stop();
       abort.abort();
+      heartbeat.stop();
       await supervisor?.stop();
       await kmsgDone;
       // What was still waiting goes out now rather than being lost.

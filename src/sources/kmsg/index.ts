@@ -5,9 +5,14 @@ import { parseKmsgRecord } from "./parse.ts";
 import { readKmsg } from "./reader.ts";
 
 /** Kills reported in /dev/kmsg from now on (the backlog is skipped). */
-export async function* kmsgKills(opts: { path: string; signal: AbortSignal; onOverrun: (lost: number) => void }): AsyncGenerator<KernelKill> {
+export async function* kmsgKills(opts: {
+  path: string;
+  signal: AbortSignal;
+  onOverrun: (lost: number) => void;
+  idle?: (signal?: AbortSignal) => Promise<void>;
+}): AsyncGenerator<KernelKill> {
   const assembler = new KmsgOomAssembler();
-  for await (const raw of readKmsg({ path: opts.path, fromEnd: true, signal: opts.signal, onOverrun: opts.onOverrun })) {
+  for await (const raw of readKmsg({ ...opts, fromEnd: true })) {
     const record = parseKmsgRecord(raw);
     const kill = record && assembler.push(record);
     if (kill) yield kill;

@@ -16,6 +16,8 @@ export interface ReadKmsgOptions {
   signal?: AbortSignal;
   /** Called when records were overwritten before being read (EPIPE), with how many were lost. */
   onOverrun?: (lost: number) => void;
+  /** Waits out a poll at the longest backoff: the agent's heartbeat, so an idle log costs no wake-up of its own. */
+  idle?: (signal?: AbortSignal) => Promise<void>;
 }
 
 const MIN_POLL_MS = 10;
@@ -50,7 +52,8 @@ export async function* readKmsg(opts: ReadKmsgOptions = {}): AsyncGenerator<stri
     while (!signal?.aborted) {
       const r = next();
       if (r === "EAGAIN") {
-        await sleep(wait, undefined, { signal }).catch(() => {});
+        if (wait >= MAX_POLL_MS && opts.idle) await opts.idle(signal);
+        else await sleep(wait, undefined, { signal }).catch(() => {});
         wait = Math.min(wait * 2, MAX_POLL_MS);
         continue;
       }

@@ -6,6 +6,7 @@ import type { Metrics } from "../../sinks/metrics.ts";
 import type { NameResolver, PressureEvent } from "../../types.ts";
 import { defaultWalkRoot, HierarchyError } from "./cgroups.ts";
 import { PressureMonitor } from "./monitor.ts";
+import type { Heartbeat } from "../../heartbeat.ts";
 
 export { PressureMonitor };
 
@@ -20,6 +21,7 @@ export function startPressure(o: {
   log: ConsolaInstance;
   metrics: Metrics;
   resolvers: readonly NameResolver[];
+  heartbeat: Heartbeat;
   onWarning(event: PressureEvent): void;
 }): PressureMonitor | null {
   if (!o.cfg.enabled) return null;
@@ -52,7 +54,7 @@ export function startPressure(o: {
     o.log.error(`early warning is off: ${e.message}`);
     return null;
   }
-  monitor.start();
+  monitor.start(o.heartbeat);
   const h = monitor.hierarchy;
   o.log.info(
     `early warning: ${monitor.containers} containers with a limit (cgroup ${h.version}${h.unified ? `, PSI from ${h.unified} where it has the container` : ""}), sampled every ${o.cfg.intervalMs} ms`,

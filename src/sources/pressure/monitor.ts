@@ -5,6 +5,7 @@ import { fitGrowth, SampleWindow, timeToOom } from "../../predict/growth.ts";
 import { containerKey, ContainerPressure, WarningLinks, type PressureThresholds } from "../../predict/warn.ts";
 import { findContainers, hierarchyOf, type ContainerCgroup, type Hierarchy } from "./cgroups.ts";
 import { MemorySampler } from "./sampler.ts";
+import type { Heartbeat } from "../../heartbeat.ts";
 
 export interface PressureOptions {
   /** Where the walk for container cgroups starts. */
@@ -47,6 +48,7 @@ export class PressureMonitor {
   private readonly clock: () => { wallMs: number; monoMs: number };
   private lastDiscovery = -Infinity;
   private timer: ReturnType<typeof setInterval> | null = null;
+  private stopBeat: (() => void) | null = null;
 
   /** Throws HierarchyError when `walkRoot` is not in a memory cgroup hierarchy. */
   constructor(private readonly o: PressureOptions) {
@@ -59,14 +61,18 @@ export class PressureMonitor {
     return this.tracked.size;
   }
 
-  start(): void {
+  /** Samples now and then every interval: at `heartbeat`'s beats when it beats at that interval. */
+  start(heartbeat?: Heartbeat): void {
     this.tick();
-    this.timer = setInterval(() => this.tick(), this.o.intervalMs);
+    if (heartbeat?.periodMs === this.o.intervalMs) this.stopBeat = heartbeat.every(() => this.tick());
+    else this.timer = setInterval(() => this.tick(), this.o.intervalMs);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.stopBeat?.();
+    this.stopBeat = null;
     this.sampler.close();
   }
 
