@@ -42,19 +42,18 @@ export function hostMounts(hostRoot: string): string {
 export async function detectFeatures(opts: { hostRoot: string; bpftrace: string }): Promise<KernelFeatures> {
   const root = opts.hostRoot;
   const tracefs = findTracefs(root);
+  // The bpftrace runs go first: the big kernel files below (kallsyms is 5 MB) are read while they run.
+  const runs = Promise.all([run(opts.bpftrace, ["--version"]), run(opts.bpftrace, ["--info"]), run(opts.bpftrace, ["-lv", "struct page_counter"])]);
   const format = tracefs ? read(join(tracefs, "events/oom/mark_victim/format")) : null;
   const filterFns = tracefs ? read(join(tracefs, "available_filter_functions")) : null;
-  const [versionText, infoText, pageCounter] = await Promise.all([
-    run(opts.bpftrace, ["--version"]),
-    run(opts.bpftrace, ["--info"]),
-    run(opts.bpftrace, ["-lv", "struct page_counter"]),
-  ]);
+  const kallsyms = read(join(root, "/proc/kallsyms")) ?? "";
+  const [versionText, infoText, pageCounter] = await runs;
   return {
     kernelRelease: (read(join(root, "/proc/sys/kernel/osrelease")) ?? "unknown").trim(),
     btf: existsSync(join(root, "/sys/kernel/btf/vmlinux")),
     tracefs,
     kprobes: tracefs !== null && existsSync(join(tracefs, "kprobe_events")),
-    oomKillProcessSymbol: / [tT] oom_kill_process$/m.test(read(join(root, "/proc/kallsyms")) ?? ""),
+    oomKillProcessSymbol: / [tT] oom_kill_process$/m.test(kallsyms),
     oomKillProcessFtrace: filterFns !== null && /^oom_kill_process(\s|$)/m.test(filterFns),
     markVictimFields: format === null ? null : parseTracepointFormat(format),
     memcgId: parseMemcgId(read(join(root, "/proc/cgroups")) ?? ""),
