@@ -26,8 +26,12 @@ export interface MergeOptions {
 
 /** The same victim seen by both sources lies within this much kernel time. */
 const SAME_KILL_NS = 5_000_000_000n;
-/** bpftrace is past a kill once it delivered a record this much later (after the clock offset). */
-const PAST_MARGIN_NS = 1_000_000_000n;
+/**
+ * bpftrace is past a kill once it delivered a record this much later (after the clock offset).
+ * Seconds, not less: bpftrace 0.17 drains one perf buffer per CPU in turn, so on a starved node
+ * one CPU's records come out seconds ahead of another's (1 s let a kill storm's kmsg events out first).
+ */
+const PAST_MARGIN_NS = 5_000_000_000n;
 const REMEMBER_MS = 30_000;
 const MAX_REMEMBERED = 4096;
 
