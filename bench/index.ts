@@ -30,7 +30,7 @@ const out = outIdx >= 0 ? argv[outIdx + 1]! : join(import.meta.dir, "..", "BENCH
 /** How much of each part to run. */
 const plan = quick
   ? { startupRuns: 2, latencyRuns: 1, latencyKills: 30, stormRuns: 1, stormSeconds: 5, stormPods: 12, sharedStormPods: [12], idleSeconds: 10, kubeStartupRuns: 1, annotationKills: 20, restSeconds: 5, samplingPasses: 30 }
-  : { startupRuns: 5, latencyRuns: 3, latencyKills: 200, stormRuns: 3, stormSeconds: 15, stormPods: 32, sharedStormPods: [32, 64], idleSeconds: 60, kubeStartupRuns: 3, annotationKills: 200, restSeconds: 30, samplingPasses: 200 };
+  : { startupRuns: 5, latencyRuns: 3, latencyKills: 200, stormRuns: 3, stormSeconds: 15, stormPods: 64, sharedStormPods: [64, 128], idleSeconds: 60, kubeStartupRuns: 3, annotationKills: 200, restSeconds: 30, samplingPasses: 200 };
 /** Early warning's sampling cost is measured over this many containers each (100 is the target's). */
 const SAMPLING_CONTAINERS = quick ? [10, 100] : [10, 100, 300];
 export type Plan = typeof plan;
