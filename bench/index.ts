@@ -118,21 +118,6 @@ try {
   say(`kill → bpftrace's stdout, bpftrace alone: ${plan.latencyKills} kills`);
   const bpftraceAlone = await bpftraceAloneLatency(lab, plan.latencyKills);
 
-  load.section("storm");
-  const storms = [];
-  const cpuDir = lab.cpuGroup();
-  if (cpuDir) {
-    for (let i = 0; i < plan.stormRuns; i++) {
-      say(`storm ${i + 1}/${plan.stormRuns}: ${plan.stormPods} pods in a BestEffort CPU cgroup for ${plan.stormSeconds} s`);
-      storms.push(await storm(agent, kmsgOnly, lab, plan.stormPods, plan.stormSeconds, cpuDir));
-    }
-  } else say(`no BestEffort CPU cgroup (${lab.cpuGroupWhy}): the storms share the agent's CPU`);
-  for (const pods of plan.sharedStormPods) {
-    say(`storm: ${pods} pods sharing the agent's CPU for ${plan.stormSeconds} s`);
-    storms.push(await storm(agent, kmsgOnly, lab, pods, plan.stormSeconds, null));
-  }
-  const afterStorm = footprint(agent);
-  const agentMetrics = await agent.metrics();
   await Promise.all([agent.stop(), kmsgOnly.stop()]);
   agents.length = 0;
 
@@ -144,6 +129,33 @@ try {
   const kubeResults: KubeResults = kube
     ? await kubePart(kube, lab, agents, plan, NODE, say)
     : { unavailable: "the test API server did not start (it makes its certificates with openssl: is it installed?)" };
+  await Promise.all(agents.map((a) => a.stop()));
+  agents.length = 0;
+  await kube?.stop();
+  kube = null;
+
+  // The storms come last: the load they leave behind (the 1-minute average decays for minutes) would
+  // otherwise weigh on the sections after them. Two fresh agents, as shipped and kmsg-only, see them.
+  load.section("storm");
+  const stormAgent = new BenchAgent([]);
+  const stormKmsg = new BenchAgent(["--bpftrace", "/nonexistent/kmsg-only"]);
+  agents.push(stormAgent, stormKmsg);
+  await stormAgent.ready();
+  await stormKmsg.waitFor("the kmsg-only agent to serve", () => stormKmsg.logAt("serving"));
+  const storms = [];
+  const cpuDir = lab.cpuGroup();
+  if (cpuDir) {
+    for (let i = 0; i < plan.stormRuns; i++) {
+      say(`storm ${i + 1}/${plan.stormRuns}: ${plan.stormPods} pods in a BestEffort CPU cgroup for ${plan.stormSeconds} s`);
+      storms.push(await storm(stormAgent, stormKmsg, lab, plan.stormPods, plan.stormSeconds, cpuDir));
+    }
+  } else say(`no BestEffort CPU cgroup (${lab.cpuGroupWhy}): the storms share the agent's CPU`);
+  for (const pods of plan.sharedStormPods) {
+    say(`storm: ${pods} pods sharing the agent's CPU for ${plan.stormSeconds} s`);
+    storms.push(await storm(stormAgent, stormKmsg, lab, pods, plan.stormSeconds, null));
+  }
+  const afterStorm = footprint(stormAgent);
+  const agentMetrics = await stormAgent.metrics();
   load.stop();
 
   const results: Results = {

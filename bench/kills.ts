@@ -3,7 +3,7 @@
 // to apply, the victim gets ENOMEM instead of pushing the host into a global OOM.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { TestCgroups, randomHex } from "../test/helpers/cgroup.ts";
 
 /** The victims' memory cgroup limit: small, so each kill takes a few ms. */
@@ -33,6 +33,8 @@ export class KillLab {
   readonly victim = join(this.linkDir, this.comm);
   private stops: string[] = [];
   private cpuDirs: string[] = [];
+  /** Why cpuGroup() could make no CPU cgroup. */
+  cpuGroupWhy = "";
 
   constructor() {
     symlinkSync(Bun.which("tail")!, this.victim);
@@ -87,15 +89,18 @@ export class KillLab {
       return null;
     }
   }
-  cpuGroupWhy = "";
 
   /**
    * One loop per pod that starts a victim again as soon as the kernel killed the last one, until
    * stop(). The loop shell sits in the pod too, but small and at oom_score_adj 0 beside victims at
    * 1000, so the kernel always picks a victim. (Writing -1000 fails with EIO on this host.) With
    * `cpuDir` (cpuGroup()), the loops and their victims run in that CPU cgroup (v1: a hierarchy of its own).
+   * Each storm's victims have a name of their own (`comm`): a report that comes late is still counted for its storm.
    */
-  storm(pods: Pod[], cpuDir: string | null = null): { stop(): Promise<void> } {
+  storm(pods: Pod[], cpuDir: string | null = null): { comm: string; stop(): Promise<void> } {
+    const comm = `oomb-${randomHex(8)}`;
+    const victim = join(this.linkDir, comm);
+    symlinkSync(Bun.which("tail")!, victim);
     const stopFile = join(this.linkDir, `stop-${randomHex(6)}`);
     this.stops.push(stopFile);
     const toCpu = cpuDir && this.cg.root.version === "v1" ? cpuDir : "";
@@ -103,13 +108,19 @@ export class KillLab {
       `ulimit -v ${ADDRESS_LIMIT_KIB} && echo $$ > "$1/cgroup.procs" || exit 1\n` +
       `if [ -n "$4" ]; then echo $$ > "$4/cgroup.procs" || exit 1; fi\n` +
       `while [ ! -e "$2" ]; do (echo 1000 > /proc/self/oom_score_adj && exec "$3" /dev/zero) 2>/dev/null; done`;
-    const loops = pods.map((pod) => Bun.spawn(["sh", "-c", script, "sh", pod.dir, stopFile, this.victim, toCpu], { stdin: "ignore", stdout: "ignore", stderr: "ignore" }));
+    const loops = pods.map((pod) => Bun.spawn(["sh", "-c", script, "sh", pod.dir, stopFile, victim, toCpu], { stdin: "ignore", stdout: "ignore", stderr: "ignore" }));
     return {
+      comm,
       async stop() {
         writeFileSync(stopFile, "");
         await Promise.all(loops.map((l) => l.exited));
       },
     };
+  }
+
+  /** Removes the pods' cgroups (their processes gone), as kubelet does after a pod: early warning stops watching them. */
+  removePods(pods: Pod[]): void {
+    for (const p of pods) for (const dir of [p.dir, dirname(p.dir)]) if (existsSync(dir)) rmdirSync(dir);
   }
 
   /** The kernel's own count of OOM kills in each pod's container cgroup. */

@@ -87,7 +87,6 @@ export async function storm(agent: BenchAgent, kmsgOnly: BenchAgent, lab: KillLa
   const before = await counters();
   const bpf = agent.bpftracePid();
   if (bpf === null) throw new Error("the agent has no bpftrace child: the storm would measure kmsg only");
-  const from = { agent: agent.events.length, kmsg: kmsgOnly.events.length };
   const cpu0 = { agent: cpuMs(agent.proc.pid)!, bpf: cpuMs(bpf)! };
   const vm0 = vmstatOomKills();
   const t0 = Date.now();
@@ -96,10 +95,11 @@ export async function storm(agent: BenchAgent, kmsgOnly: BenchAgent, lab: KillLa
   await run.stop();
   const vmstatKills = vmstatOomKills() - vm0;
   const kernelKills = lab.kernelKills(pods);
-  const lastEvent = await settle([agent, kmsgOnly], lab.comm, kernelKills, 90_000);
+  const lastEvent = await settle([agent, kmsgOnly], run.comm, kernelKills, 180_000);
   const cpu1 = { agent: cpuMs(agent.proc.pid)!, bpf: cpuMs(bpf)! };
   const wallMs = lastEvent - t0;
   const after = await counters();
+  lab.removePods(pods);
   return {
     seconds,
     pods: podCount,
@@ -108,8 +108,8 @@ export async function storm(agent: BenchAgent, kmsgOnly: BenchAgent, lab: KillLa
     lateDuplicates: after.late - before.late,
     kernelKills,
     vmstatKills,
-    agent: seen(agent.events.slice(from.agent), lab.comm, pods),
-    kmsgOnly: seen(kmsgOnly.events.slice(from.kmsg), lab.comm, pods),
+    agent: seen(agent.events, run.comm, pods),
+    kmsgOnly: seen(kmsgOnly.events, run.comm, pods),
     agentCpuPct: ((cpu1.agent - cpu0.agent) / wallMs) * 100,
     bpftraceCpuPct: ((cpu1.bpf - cpu0.bpf) / wallMs) * 100,
     cpuMsPerKill: (cpu1.agent - cpu0.agent + cpu1.bpf - cpu0.bpf) / Math.max(1, kernelKills),
