@@ -1,6 +1,6 @@
 // Node cost: RSS (anon/file) of the agent and its bpftrace, and CPU while nothing happens.
 import type { BenchAgent } from "./agent.ts";
-import { cpuMs, loadavg, rss, type Rss } from "./proc.ts";
+import { loadavg, rss, runMs, type Rss } from "./proc.ts";
 
 export interface Footprint {
   agent: Rss | null;
@@ -25,14 +25,14 @@ export interface IdleRun {
 /** CPU of the agent and its bpftrace over `seconds` in which we cause no kill. */
 export async function idleCpu(agent: BenchAgent, seconds: number): Promise<IdleRun> {
   const bpf = agent.bpftracePid();
-  const a0 = cpuMs(agent.proc.pid)!;
-  const b0 = bpf === null ? 0 : cpuMs(bpf)!;
+  const a0 = runMs(agent.proc.pid)!;
+  const b0 = bpf === null ? 0 : runMs(bpf)!;
   const events0 = agent.events.length;
   const t0 = performance.now();
   await Bun.sleep(seconds * 1000);
   const wall = performance.now() - t0;
-  const a1 = cpuMs(agent.proc.pid)!;
-  const b1 = bpf === null ? 0 : cpuMs(bpf)!;
+  const a1 = runMs(agent.proc.pid)!;
+  const b1 = bpf === null ? 0 : runMs(bpf)!;
   return {
     seconds,
     agentCpuPct: ((a1 - a0) / wall) * 100,

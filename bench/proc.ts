@@ -21,6 +21,23 @@ export function cpuMs(pid: number): number | null {
   return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
 }
 
+/**
+ * Run time of a process's live threads, in ms, from the scheduler's nanosecond counters
+ * (/proc/<pid>/task/<tid>/schedstat): idle figures are far below what 10 ms ticks resolve.
+ * Threads that exited are not in it: for windows in which the threads stay the same.
+ */
+export function runMs(pid: number): number | null {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  let ns = 0;
+  for (const t of tasks) ns += Number(read(`/proc/${pid}/task/${t}/schedstat`)?.split(" ")[0] ?? 0);
+  return ns / 1e6;
+}
+
 export interface Rss {
   anonKiB: number;
   fileKiB: number;

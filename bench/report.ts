@@ -290,7 +290,7 @@ export function renderReport(r: Results): string {
   p();
   p("RssFile is mostly the mapped executable (the Bun runtime in the agent, LLVM and libbpf in bpftrace): shared with the page cache and reclaimable, so the target is on anon.");
   p();
-  p(`Idle CPU over ${r.idle.seconds} s in which the benchmark caused no kill: agent ${r.idle.agentCpuPct.toFixed(3)} %, bpftrace ${r.idle.bpftraceCpuPct.toFixed(3)} % of one core (from \`/proc/<pid>/stat\` utime+stime, 10 ms ticks: the resolution is ${(1000 / r.idle.seconds / 100).toFixed(3)} % over this window).`);
+  p(`Idle CPU over ${r.idle.seconds} s in which the benchmark caused no kill: agent ${r.idle.agentCpuPct.toFixed(3)} %, bpftrace ${r.idle.bpftraceCpuPct.toFixed(3)} % of one core (run time from the scheduler's nanosecond counters, \`/proc/<pid>/task/*/schedstat\`, summed over the threads).`);
   if (r.idle.foreignKills > 0) {
     p(`**Not idle:** the agent reported ${r.idle.foreignKills} OOM kills of other processes on this machine during the window (other users' tests), and its CPU includes handling them. The figure is an upper bound.`);
   }
@@ -348,11 +348,8 @@ function samplingSection(r: Results, p: (s?: string) => void): void {
     const off = r.idleNoPressure.agentCpuPct;
     const watched = r.idleWatched === null || r.idleWatched === undefined ? "an unknown number of" : String(r.idleWatched);
     p();
-    const resolution = 1000 / r.idle.seconds / 100;
-    const added = Math.abs(on - off) < resolution ? "add less than this window can resolve" : `add ${(on - off).toFixed(3)} points`;
     p(
-      `At rest, side by side over the same ${r.idle.seconds} s: the agent with early warning (default interval; it watched ${watched} containers with a limit on this machine at its start) ${on.toFixed(3)} % of a core, a second agent with \`--no-pressure\` ${off.toFixed(3)} %: early warning's timer and its search every 5 s ${added}. ` +
-        `The resolution is ${resolution.toFixed(3)} % over this window (10 ms ticks).`,
+      `At rest, side by side over the same ${r.idle.seconds} s: the agent with early warning (default interval; it watched ${watched} containers with a limit on this machine at its start) ${on.toFixed(3)} % of a core, a second agent with \`--no-pressure\` ${off.toFixed(3)} %: early warning's samples and its search every 5 s add ${(on - off).toFixed(3)} points.`,
     );
   }
   p();

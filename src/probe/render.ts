@@ -60,7 +60,9 @@ export function renderProbe(f: KernelFeatures, mode: ProbeMode): string {
       OC: mode === "fentry" ? `${arg}oc` : "arg0",
     });
   }
-  return script.replace(/\{\{CHAIN ([tvo])\}\}/g, (_, role: "t" | "v" | "o") => chain(role, pcMax)) + "\n";
+  // A placeholder's own indent goes on every line of its chain (the exit probe reads it inside an if).
+  const chains = (_: string, indent: string, role: "t" | "v" | "o") => chain(role, pcMax).replace(/^/gm, indent);
+  return script.replace(/^([ \t]*)\{\{CHAIN ([tvo])\}\}/gm, chains) + "\n";
 }
 
 /** The comment block `oomtrace probe` prints above the script: what was chosen and why. */
