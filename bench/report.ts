@@ -58,12 +58,12 @@ const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
 const pct = (n: number, of: number) => (of > 0 ? (100 * n) / of : NaN);
 
 /** "met", or how far off: "missed: 2.3× the target (+13 ms)". */
-function verdict(value: number, target: number, unit: string, higherIsBetter = false): string {
+function verdict(value: number, target: number, unit: string, higherIsBetter = false, digits = 1): string {
   if (!Number.isFinite(value)) return "not measured";
   const ok = higherIsBetter ? value >= target : value <= target;
   if (ok) return "met";
-  if (higherIsBetter) return `**missed** by ${f1(target - value)}${unit}`;
-  return `**missed**: ${(value / target).toFixed(1)}× the target (+${f1(value - target)}${unit})`;
+  if (higherIsBetter) return `**missed** by ${(target - value).toFixed(digits)}${unit}`;
+  return `**missed**: ${(value / target).toFixed(1)}× the target (+${(value - target).toFixed(digits)}${unit})`;
 }
 
 const anonTotal = (fp: Footprint) => mib(fp.agent?.anonKiB) + mib(fp.bpftrace?.anonKiB ?? 0);
@@ -155,11 +155,11 @@ export function renderReport(r: Results): string {
     `idle CPU, agent + bpftrace (${r.idle.seconds} s)`,
     `${idlePct.toFixed(3)} % of a core${notIdle}`,
     `≤ ${TARGETS.idleCpuPct} %`,
-    verdict(idlePct, TARGETS.idleCpuPct, " points"),
+    verdict(idlePct, TARGETS.idleCpuPct, " points", false, 3),
     (r.idle.foreignKills > 0 ? `The agent handled ${r.idle.foreignKills} kills of other processes in the window. ` : "") +
       `The agent is ${r.idle.agentCpuPct.toFixed(3)} % and bpftrace ${r.idle.bpftraceCpuPct.toFixed(3)} % (bpftrace 0.17 wakes every 100 ms to poll its buffers). ` +
       "Measured by hand with /proc/<pid>/task/*/schedstat: a bare Bun process serving HTTP idles at about 0.04 %, and each 1 s timer out of step with the others adds about 0.02 %; the agent's once-a-second work (pipeline flush, early-warning samples, an idle /dev/kmsg poll) shares one heartbeat, which took the agent from 0.18 to 0.05 % with `--no-pressure`. " +
-      `Early warning's search for new containers every 5 s (a walk of the memory cgroup tree) adds about 0.06 % here.${busyNote}`,
+      `What early warning adds at rest is in its section below.${busyNote}`,
   );
   const s100 = r.sampling?.find((x) => x.containers === SAMPLING_TARGETS.containers);
   if (s100) {
