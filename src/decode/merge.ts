@@ -44,6 +44,9 @@ interface Seen {
 
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 
+/** The victim task a kill is matched by: bpftrace marks its tid, kmsg prints its pid (the task's own). */
+const taskOf = (k: KernelKill): number => (k.source === "bpftrace" ? (k.victim.tid ?? k.victim.pid) : k.victim.pid);
+
 /** Kills in arrival order, looked up by victim task: a storm holds thousands, and every record is matched. */
 class Kills {
   private readonly all = new Set<Seen>();
@@ -54,7 +57,7 @@ class Kills {
   }
 
   add(kill: KernelKill, at: number): void {
-    const s: Seen = { kill, at, task: kill.source === "bpftrace" ? (kill.victim.tid ?? kill.victim.pid) : kill.victim.pid };
+    const s: Seen = { kill, at, task: taskOf(kill) };
     this.all.add(s);
     const list = this.byTask.get(s.task);
     if (list) list.push(s);
@@ -123,7 +126,7 @@ export class SourceMerger {
   }
 
   private fromBpftrace(k: KernelKill): KernelKill[] {
-    const tid = k.victim.tid ?? k.victim.pid;
+    const tid = taskOf(k);
     const twins = this.held.of(tid).filter((h) => this.same(h.kill, tid, k.kernelTimeNs));
     if (twins.length) {
       // Every held line of this kill: a group kill's chosen victim is printed twice.
