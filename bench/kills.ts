@@ -30,14 +30,17 @@ export class KillLab {
   readonly base = `oomtrace-bench-${randomHex(8)}`;
   readonly comm = `oomb-${randomHex(8)}`;
   private readonly linkDir = mkdtempSync(join(tmpdir(), "oomtrace-bench-"));
-  readonly victim = join(this.linkDir, this.comm);
+  readonly victim = this.victimNamed(this.comm);
   private stops: string[] = [];
   private cpuDirs: string[] = [];
   /** Why cpuGroup() could make no CPU cgroup. */
   cpuGroupWhy = "";
 
-  constructor() {
-    symlinkSync(Bun.which("tail")!, this.victim);
+  /** A link to `tail` whose name becomes its comm: our victims' name on this machine. */
+  private victimNamed(comm: string): string {
+    const path = join(this.linkDir, comm);
+    symlinkSync(Bun.which("tail")!, path);
+    return path;
   }
 
   /** A BestEffort pod (cgroupfs layout) with one container cgroup limited to VICTIM_LIMIT. */
@@ -99,8 +102,7 @@ export class KillLab {
    */
   storm(pods: Pod[], cpuDir: string | null = null): { comm: string; stop(): Promise<void> } {
     const comm = `oomb-${randomHex(8)}`;
-    const victim = join(this.linkDir, comm);
-    symlinkSync(Bun.which("tail")!, victim);
+    const victim = this.victimNamed(comm);
     const stopFile = join(this.linkDir, `stop-${randomHex(6)}`);
     this.stops.push(stopFile);
     const toCpu = cpuDir && this.cg.root.version === "v1" ? cpuDir : "";

@@ -116,7 +116,8 @@ export function renderReport(r: Results): string {
     target("kill → annotation p99", `${f1(a.p99Ms)} ms`, `≤ ${TARGETS.annotationP99Ms} ms`, verdict(a.p99Ms, TARGETS.annotationP99Ms, " ms"), `${a.requestsPerKill.toFixed(1)} API requests per kill, in turn.${busyNote}`);
   }
   // The target is judged on storms laid out as kubelet lays out BestEffort pods; the shared-CPU storms are the stress figure beside it.
-  const judged = r.storms.filter((s) => s.cpu === "besteffort").length ? r.storms.filter((s) => s.cpu === "besteffort") : r.storms;
+  const besteffort = r.storms.filter((s) => s.cpu === "besteffort");
+  const judged = besteffort.length ? besteffort : r.storms;
   const capPct = Math.min(...judged.map((s) => pct(s.agent.captured, s.kernelKills)));
   const attrPct = Math.min(...judged.map((s) => pct(s.agent.attributed, s.kernelKills)));
   const lost = judged.reduce((n, s) => n + s.lostEvents, 0);
