@@ -14,7 +14,9 @@ describe("Heartbeat", () => {
     const n = beats.length;
     await hb.next();
     await Bun.sleep(5);
-    expect(beats.slice(n)).toEqual(["b"]);
+    // A loaded machine may fit more beats into the sleep; every one of them runs only b.
+    expect(beats.slice(n).length).toBeGreaterThan(0);
+    expect(beats.slice(n).filter((b) => b !== "b")).toEqual([]);
     hb.stop();
   });
 

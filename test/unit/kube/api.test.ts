@@ -105,7 +105,8 @@ describe("pod cache", () => {
       for (let i = 0; i < 3; i++) api.state.create(makePod({ name: `elsewhere-${i}`, namespace: "ns4", nodeName: "another-node" }));
       const moved = api.state.store.rv;
       api.inject.bookmark();
-      await Bun.sleep(200);
+      // The client's resourceVersion is its own; time to read the bookmark, with room for a loaded machine.
+      await Bun.sleep(500);
       api.inject.closeWatches();
       await until("watching again", () => watchRvs().length === 2);
       expect(watchRvs()[1]).toBeGreaterThanOrEqual(moved);
