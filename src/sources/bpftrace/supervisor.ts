@@ -123,8 +123,15 @@ export class BpftraceSupervisor {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    // bpftrace 0.17 can miss a SIGTERM in its first moments after attaching (measured: one sent
+    // 0–50 ms after "ready" was lost every time); ask again until it goes, or is killed after 3 s.
+    const again = setInterval(() => this.child?.kill("SIGTERM"), 500);
     this.child?.kill("SIGTERM");
-    await this.loop;
+    try {
+      await this.loop;
+    } finally {
+      clearInterval(again);
+    }
     this.o.onState("stopped", { mode: this.currentMode });
   }
 

@@ -1,10 +1,11 @@
 import { expect, test } from "bun:test";
 import { BpftraceSupervisor, type Child, type SupervisorState } from "../../../src/sources/bpftrace/supervisor.ts";
 
-/** A fake bpftrace: prints the given stdout lines, then exits with `code` (or waits to be killed). */
-function fakeChild(stdout: string[], stderr: string[], exit: number | "until-killed"): Child {
+/** A fake bpftrace: prints the given stdout lines, then exits with `code` (or waits to be killed, `deafTo` signals ignored first). */
+function fakeChild(stdout: string[], stderr: string[], exit: number | "until-killed", deafTo = 0): Child {
   let kill!: () => void;
   const killed = new Promise<void>((r) => (kill = r));
+  const signals: string[] = [];
   const lines = async function* (ls: string[]) {
     for (const l of ls) {
       await Bun.sleep(1);
@@ -15,7 +16,10 @@ function fakeChild(stdout: string[], stderr: string[], exit: number | "until-kil
     pid: 4242,
     lines: (from) => lines(from === "stdout" ? stdout : stderr),
     exited: (exit === "until-killed" ? killed : Bun.sleep(5)).then(() => ({ code: exit === "until-killed" ? 0 : exit, signal: null })),
-    kill: () => kill(),
+    kill: (signal) => {
+      signals.push(signal);
+      if (signals.length > deafTo) kill();
+    },
   };
 }
 
@@ -95,4 +99,14 @@ test("the last mode failing to attach is retried with backoff, and stop() ends t
   expect(h.spawned).toEqual(["F", "K", "T", "T", "T"]);
   expect(h.restarts.length).toBeGreaterThanOrEqual(2);
   await h.sup.stop();
+});
+
+test("stop() asks again when bpftrace misses its SIGTERM", async () => {
+  // bpftrace 0.17 loses a SIGTERM that comes just after it attached: without a second one stop() would wait forever here.
+  const h = harness([() => fakeChild([ATTACHED], [], "until-killed", 1)]);
+  h.sup.start();
+  for (let i = 0; i < 200 && !h.states.some(([s]) => s === "attached"); i++) await Bun.sleep(5);
+  expect(h.spawned).toEqual(["F"]);
+  await h.sup.stop();
+  expect(h.states.at(-1)).toEqual(["stopped", "fentry"]);
 });
