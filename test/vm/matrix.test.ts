@@ -379,7 +379,8 @@ function memcgHog(
  * The first kill after a tracepoint probe attached, in a cgroup outside Kubernetes (scope
  * "cgroup"). bpftrace loads kallsyms the first time it symbolizes a kstack; under emulation that
  * took longer than the 5 s the agent keeps cgroup lines, and this kill lost its cgroup (6.12, 1
- * run in 3), until the probe resolved a symbol from BEGIN, before it says ready.
+ * run in 3), until the probe resolved a symbol from BEGIN (right after it says ready, so bpftrace
+ * loads kallsyms before it reads any record of this kill).
  */
 function firstTracepointKill(name: string): CaseSpec {
   const path = "/oomtrace-first";
