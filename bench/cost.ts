@@ -1,6 +1,6 @@
 // Node cost: RSS (anon/file) of the agent and its bpftrace, and CPU while nothing happens.
 import type { BenchAgent } from "./agent.ts";
-import { loadavg, rss, runMs, type Rss } from "./proc.ts";
+import { CpuAccount, loadavg, rss, type Rss } from "./proc.ts";
 
 export interface Footprint {
   agent: Rss | null;
@@ -14,6 +14,8 @@ export function footprint(agent: BenchAgent): Footprint {
 
 export interface IdleRun {
   seconds: number;
+  /** How long the agent had been ready when the window began. */
+  afterReadyS: number;
   /** % of one core. */
   agentCpuPct: number;
   bpftraceCpuPct: number;
@@ -22,21 +24,33 @@ export interface IdleRun {
   load1: number;
 }
 
-/** CPU of the agent and its bpftrace over `seconds` in which we cause no kill. */
-export async function idleCpu(agent: BenchAgent, seconds: number): Promise<IdleRun> {
+/** CPU accounts for an agent and its bpftrace, each in a cgroup of its own from now on. */
+export interface AgentAccounts {
+  agent: CpuAccount;
+  bpftrace: CpuAccount;
+}
+
+export function accountCpu(agent: BenchAgent, name: string): AgentAccounts {
   const bpf = agent.bpftracePid();
-  const a0 = runMs(agent.proc.pid)!;
-  const b0 = bpf === null ? 0 : runMs(bpf)!;
+  const accounts = { agent: CpuAccount.make(`${name}-agent`), bpftrace: CpuAccount.make(`${name}-bpftrace`) };
+  accounts.agent.add(agent.proc.pid);
+  if (bpf !== null) accounts.bpftrace.add(bpf);
+  return accounts;
+}
+
+/** CPU of the agent and its bpftrace over `seconds` in which we cause no kill. */
+export async function idleCpu(agent: BenchAgent, accounts: AgentAccounts, seconds: number, readyAt: number): Promise<IdleRun> {
+  const a0 = accounts.agent.usageMs();
+  const b0 = accounts.bpftrace.usageMs();
   const events0 = agent.events.length;
   const t0 = performance.now();
   await Bun.sleep(seconds * 1000);
   const wall = performance.now() - t0;
-  const a1 = runMs(agent.proc.pid)!;
-  const b1 = bpf === null ? 0 : runMs(bpf)!;
   return {
     seconds,
-    agentCpuPct: ((a1 - a0) / wall) * 100,
-    bpftraceCpuPct: ((b1 - b0) / wall) * 100,
+    afterReadyS: (t0 - readyAt) / 1000,
+    agentCpuPct: ((accounts.agent.usageMs() - a0) / wall) * 100,
+    bpftraceCpuPct: ((accounts.bpftrace.usageMs() - b0) / wall) * 100,
     foreignKills: agent.events.length - events0,
     load1: loadavg()[0],
   };

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BenchAgent } from "./agent.ts";
-import { footprint, idleCpu } from "./cost.ts";
+import { accountCpu, type AgentAccounts, footprint, idleCpu } from "./cost.ts";
 import { bpftraceAloneLatency } from "./bpftrace-alone.ts";
 import { KillLab } from "./kills.ts";
 import { KubeLab, kubePart, type KubeResults } from "./kube.ts";
@@ -29,8 +29,8 @@ const out = outIdx >= 0 ? argv[outIdx + 1]! : join(import.meta.dir, "..", "BENCH
 
 /** How much of each part to run. */
 const plan = quick
-  ? { startupRuns: 2, latencyRuns: 1, latencyKills: 30, stormRuns: 1, stormSeconds: 5, stormPods: 12, sharedStormPods: [12], idleSeconds: 10, kubeStartupRuns: 1, annotationKills: 20, restSeconds: 5, samplingPasses: 30 }
-  : { startupRuns: 5, latencyRuns: 3, latencyKills: 200, stormRuns: 3, stormSeconds: 15, stormPods: 64, sharedStormPods: [64, 128], idleSeconds: 60, kubeStartupRuns: 3, annotationKills: 200, restSeconds: 30, samplingPasses: 200 };
+  ? { startupRuns: 2, latencyRuns: 1, latencyKills: 30, stormRuns: 1, stormSeconds: 5, stormPods: 12, sharedStormPods: [12], idleSeconds: 10, idleSettleSeconds: 5, kubeStartupRuns: 1, annotationKills: 20, restSeconds: 5, samplingPasses: 30 }
+  : { startupRuns: 5, latencyRuns: 3, latencyKills: 200, stormRuns: 3, stormSeconds: 15, stormPods: 64, sharedStormPods: [64, 128], idleSeconds: 60, idleSettleSeconds: 60, kubeStartupRuns: 3, annotationKills: 200, restSeconds: 30, samplingPasses: 200 };
 /** Early warning's sampling cost is measured over this many containers each (100 is the target's). */
 const SAMPLING_CONTAINERS = quick ? [10, 100] : [10, 100, 300];
 export type Plan = typeof plan;
@@ -58,9 +58,11 @@ const t0 = performance.now();
 const load = new LoadWatch();
 const lab = new KillLab();
 const agents: BenchAgent[] = [];
+const accounts: AgentAccounts[] = [];
 let kube: KubeLab | null = null;
 const stopAll = async () => {
   await Promise.all(agents.map((a) => a.stop()));
+  for (const a of accounts) for (const g of [a.agent, a.bpftrace]) g.remove();
   await kube?.stop();
   await lab.remove();
 };
@@ -98,10 +100,14 @@ try {
   const noPressure = new BenchAgent(["--no-pressure"]);
   agents.push(agent, kmsgOnly, noPressure);
   await Promise.all([agent.ready(), noPressure.ready()]);
+  const readyAt = performance.now();
+  const [agentCpu, noPressureCpu] = [accountCpu(agent, "idle"), accountCpu(noPressure, "idle-no-pressure")];
+  accounts.push(agentCpu, noPressureCpu);
   await kmsgOnly.waitFor("the kmsg-only agent to serve", () => kmsgOnly.logAt("serving"));
-  await Bun.sleep(5000);
-  say(`idle CPU over ${plan.idleSeconds} s, with and without early warning`);
-  const [idle, idleNoPressure] = await Promise.all([idleCpu(agent, plan.idleSeconds), idleCpu(noPressure, plan.idleSeconds)]);
+  // At rest means past start-up: Bun compiles hot code and collects every second in its first half minute.
+  say(`idle CPU over ${plan.idleSeconds} s from ${plan.idleSettleSeconds} s after ready, with and without early warning`);
+  await Bun.sleep(plan.idleSettleSeconds * 1000);
+  const [idle, idleNoPressure] = await Promise.all([idleCpu(agent, agentCpu, plan.idleSeconds, readyAt), idleCpu(noPressure, noPressureCpu, plan.idleSeconds, readyAt)]);
   await noPressure.stop();
   agents.splice(agents.indexOf(noPressure), 1);
   const watched = /^early warning: (\d+) containers/.exec(agent.logs.find((l) => l.value.msg.startsWith("early warning:"))?.value.msg ?? "")?.[1];

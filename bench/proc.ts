@@ -1,5 +1,6 @@
 // What the kernel says about processes and the machine: CPU time, RSS, load, OOM counters.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 const read = (p: string): string | null => {
   try {
@@ -22,20 +23,42 @@ export function cpuMs(pid: number): number | null {
 }
 
 /**
- * Run time of a process's live threads, in ms, from the scheduler's nanosecond counters
- * (/proc/<pid>/task/<tid>/schedstat): idle figures are far below what 10 ms ticks resolve.
- * Threads that exited are not in it: for windows in which the threads stay the same.
+ * CPU time of the processes moved into a cgroup of their own, in ms, exited threads included
+ * (v1: cpuacct.usage, ns; v2: cpu.stat usage_usec). Per-thread counters would lose the run time of
+ * threads that exit in the window, and Bun's JIT and GC helper threads come and go even at rest.
+ * The group sits under the benchmark's own cgroup, the one its children start in.
  */
-export function runMs(pid: number): number | null {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return null;
+export class CpuAccount {
+  private constructor(
+    readonly dir: string,
+    private readonly v1: boolean,
+  ) {}
+
+  static make(name: string): CpuAccount {
+    const lines = readFileSync("/proc/self/cgroup", "utf8").split("\n");
+    const v1 = lines.find((l) => l.split(":")[1]?.split(",").includes("cpuacct"));
+    const top = v1 ? "/sys/fs/cgroup/cpuacct" : "/sys/fs/cgroup";
+    const own = v1 ? v1.split(":").slice(2).join(":") : lines.find((l) => l.startsWith("0::"))?.slice(3);
+    if (own === undefined || !existsSync(top)) throw new Error(`no cgroup to account CPU in (no cpuacct hierarchy, no cgroup v2 in /proc/self/cgroup)`);
+    const dir = join(top, own, name);
+    mkdirSync(dir);
+    return new CpuAccount(dir, v1 !== undefined);
   }
-  let ns = 0;
-  for (const t of tasks) ns += Number(read(`/proc/${pid}/task/${t}/schedstat`)?.split(" ")[0] ?? 0);
-  return ns / 1e6;
+
+  /** Moves a process (all its threads) into the group; its children start there too. */
+  add(pid: number): void {
+    writeFileSync(join(this.dir, "cgroup.procs"), String(pid));
+  }
+
+  usageMs(): number {
+    if (this.v1) return Number(readFileSync(join(this.dir, "cpuacct.usage"), "utf8")) / 1e6;
+    return Number(/^usage_usec (\d+)$/m.exec(readFileSync(join(this.dir, "cpu.stat"), "utf8"))?.[1] ?? NaN) / 1e3;
+  }
+
+  /** Once its processes are gone. */
+  remove(): void {
+    if (existsSync(this.dir)) rmdirSync(this.dir);
+  }
 }
 
 export interface Rss {

@@ -21,7 +21,7 @@ function results(over: Partial<Results> = {}): Results {
     ],
     startups: [{ chosenMs: 300, attachedMs: 1500, readyMs: 1503, load1: 0.2 }],
     startups023: [],
-    idle: { seconds: 60, agentCpuPct: 0.05, bpftraceCpuPct: 0.01, foreignKills: 0, load1: 0.2 },
+    idle: { seconds: 60, afterReadyS: 60, agentCpuPct: 0.05, bpftraceCpuPct: 0.01, foreignKills: 0, load1: 0.2 },
     atRest: { agent: rss(12 * 1024), bpftrace: rss(30 * 1024) },
     afterStorm: { agent: rss(20 * 1024), bpftrace: rss(60 * 1024) },
     latency: [lat(3, 8), lat(3, 12), lat(4, 9)],
@@ -79,9 +79,10 @@ describe("renderReport", () => {
   });
 
   test("a quick run says not to quote it; an idle window with others' kills says so", () => {
-    const md = renderReport(results({ quick: true, idle: { seconds: 10, agentCpuPct: 0.5, bpftraceCpuPct: 0, foreignKills: 7, load1: 1 } }));
+    const md = renderReport(results({ quick: true, idle: { seconds: 10, afterReadyS: 5, agentCpuPct: 0.5, bpftraceCpuPct: 0, foreignKills: 7, load1: 1 } }));
     expect(md).toContain("**Quick run**");
     expect(summaryRow(md, "idle CPU")).toContain("not idle: 7 kills by others in the window");
+    expect(summaryRow(md, "idle CPU")).toContain("from 5 s after ready");
   });
 
   describe("early-warning sampling", () => {
@@ -104,7 +105,7 @@ describe("renderReport", () => {
     });
 
     test("idle CPU with and without early warning, side by side", () => {
-      const noPressure = { seconds: 60, agentCpuPct: 0.03, bpftraceCpuPct: 0.01, foreignKills: 0, load1: 0.2 };
+      const noPressure = { seconds: 60, afterReadyS: 60, agentCpuPct: 0.03, bpftraceCpuPct: 0.01, foreignKills: 0, load1: 0.2 };
       const md = renderReport(results({ sampling: [run(10, [0.4], [0.3])], idleNoPressure: noPressure, idleWatched: 4 }));
       expect(md).toContain("it watched 4 containers with a limit on this machine at its start) 0.050 % of a core, a second agent with `--no-pressure` 0.030 %: early warning's samples and its search every 5 s add 0.020 points.");
     });
