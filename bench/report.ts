@@ -139,7 +139,7 @@ export function renderReport(r: Results): string {
     `≤ ${TARGETS.attachedMs} ms`,
     verdict(att.median, TARGETS.attachedMs, " ms"),
     `bpftrace parses, compiles (LLVM) and loads the probe at every start: ${f1(att.median - chosen.median)} ms of it; the agent's own start is ${f1(chosen.median)} ms. ` +
-      "Measured by hand with bpftrace 0.17 here, the compile grows with the program as a whole, not with one part: `BEGIN` alone is ready in 0.09 s, the mark probe's tracepoint fields alone in 0.4 s, the cgroup chain alone in 0.3 s, the two together in 1.4 s; unrolling the chain 4 levels instead of 16 saves under 0.3 s. " +
+      "Profiled by hand with bpftrace 0.17 here (perf, strace): about 30 % of its start is libclang, which parses the probe's kernel types 14 times (6 for any tracepoint's fields or `curtask`, 8 more for the cgroup chain's types); 15 % LLVM; and a fifth went to reading tracefs's `available_events` (2300 lines) again and again, about 20 times for each `args->field` in the script. The probe now reads its fields through a variable (10 reads each) and the victim's pid once: 282 reads became 142, and ready came at 1.71 s instead of 2.01 s (median of 15, bpftrace alone). " +
       `Neither bpftrace version can load a compiled program, so this stays until the probe is loaded some other way.${busyNote}`,
   );
   const restAnon = anonTotal(r.atRest);
@@ -159,7 +159,7 @@ export function renderReport(r: Results): string {
     verdict(idlePct, TARGETS.idleCpuPct, " points", false, 3),
     (r.idle.foreignKills > 0 ? `The agent handled ${r.idle.foreignKills} kills of other processes in the window. ` : "") +
       `The agent is ${r.idle.agentCpuPct.toFixed(3)} % and bpftrace ${r.idle.bpftraceCpuPct.toFixed(3)} % (bpftrace 0.17 wakes every 100 ms to poll its buffers), from ${r.idle.afterReadyS.toFixed(0)} s after ready. ` +
-      "Measured by hand here: in its first half minute Bun collects garbage every second (about 1 ms each, `BUN_JSC_logGC=1`) and compiles the code that runs at every beat, so the agent's first minute after ready costs about 0.15 %; a perf profile at rest puts a fifth of what is left in mimalloc's scavenger thread and a fifth in the JIT. " +
+      "Measured by hand here: in its first half minute Bun collects garbage every second (about 1 ms each, `BUN_JSC_logGC=1`) and compiles the code that runs at every beat, so the agent's first minute after ready costs about 0.15 % (in the same cgroup accounting) and it settles at about 0.07 % after a few minutes; a perf profile at rest puts a fifth of that in mimalloc's scavenger thread and a fifth in the JIT, which is still compiling. " +
       "The agent's once-a-second work (pipeline flush, early-warning samples, an idle /dev/kmsg poll) shares one heartbeat: each 1 s timer out of step with the others cost about 0.02 %. " +
       `What early warning adds at rest is in its section below.${busyNote}`,
   );
@@ -317,7 +317,7 @@ export function renderReport(r: Results): string {
   p();
   p("## Rerunning");
   p();
-  p("As root, after the README's setup (`scripts/run.sh` or `scripts/setup.sh`): `bun run bench` (about 5 minutes; it builds `dist/oomtrace` first) rewrites this file. `bun run bench --quick` checks the harness in about a minute. The 1-minute load average is recorded per section so that a busy run is not mistaken for a quiet one.");
+  p("As root, after the README's setup (`scripts/run.sh` or `scripts/setup.sh`): `bun run bench` (about 8 minutes; it builds `dist/oomtrace` first) rewrites this file. `bun run bench --quick` checks the harness in about a minute. The 1-minute load average is recorded per section so that a busy run is not mistaken for a quiet one.");
   p();
   return L.join("\n");
 }
