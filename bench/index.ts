@@ -18,7 +18,7 @@ import { ndjsonLatency } from "./latency.ts";
 import { samplingCost } from "./pressure.ts";
 import { LoadWatch, machine } from "./machine.ts";
 import { loadavg } from "./proc.ts";
-import { renderReport, type Results } from "./report.ts";
+import { AGENTS_START, renderReport, type Results } from "./report.ts";
 import { startup } from "./startup.ts";
 import { storm } from "./storm.ts";
 
@@ -91,7 +91,7 @@ try {
     sampling.push(await samplingCost(n, plan.samplingPasses));
   }
 
-  load.section("idle");
+  load.section(AGENTS_START);
   // The agent under test, and beside it the kmsg-only method: the same binary with no bpftrace,
   // so the same kmsg parser reads the same kernel log during the same storm. During the idle
   // window only, a third with early warning off shows what sampling adds at rest.
@@ -101,6 +101,7 @@ try {
   agents.push(agent, kmsgOnly, noPressure);
   await Promise.all([agent.ready(), noPressure.ready()]);
   const readyAt = performance.now();
+  load.section("idle");
   const [agentCpu, noPressureCpu] = [accountCpu(agent, "idle"), accountCpu(noPressure, "idle-no-pressure")];
   accounts.push(agentCpu, noPressureCpu);
   await kmsgOnly.waitFor("the kmsg-only agent to serve", () => kmsgOnly.logAt("serving"));

@@ -1,6 +1,6 @@
 // BENCHMARKS.md from figures: each target's verdict, how far off and why, and the load warning.
 import { describe, expect, test } from "bun:test";
-import { renderReport, type Results } from "../../../bench/report.ts";
+import { AGENTS_START, renderReport, type Results } from "../../../bench/report.ts";
 
 const lat = (p50Ms: number, p99Ms: number) => ({ kills: 200, reported: 200, p50Ms, p99Ms, maxMs: p99Ms + 1, load1: 0.2 });
 const rss = (anonKiB: number) => ({ anonKiB, fileKiB: 40_000, shmemKiB: 0 });
@@ -72,10 +72,16 @@ describe("renderReport", () => {
     expect(md).toContain("| 1: 15 s | BestEffort cgroup | 32 | 1000 | 1000 (100.0 %) | 1000 (100.0 %) | 1000 (100.0 %) | 30 (3.0 %) | 1000 | 0 | 0 |");
   });
 
-  test("a busy machine is called busy; the storm's own load does not count", () => {
+  test("a busy machine is called busy; the storm's and the agents' start's own load does not count", () => {
     expect(renderReport(results())).toContain("The machine was quiet apart from the benchmark.");
     const busy = renderReport(results({ load: [{ name: "start-up", start: 6, max: 9, end: 7 }] }));
     expect(busy).toContain("Other work ran beside the benchmark");
+    const own = [
+      { name: AGENTS_START, start: 0.7, max: 2.1, end: 1.5 },
+      { name: "storm", start: 0.5, max: 45, end: 15 },
+      { name: "idle", start: 1.5, max: 1.5, end: 0.1 },
+    ];
+    expect(renderReport(results({ load: own }))).toContain("The machine was quiet apart from the benchmark.");
   });
 
   test("a quick run says not to quote it; an idle window with others' kills says so", () => {
