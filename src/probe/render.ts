@@ -41,7 +41,8 @@ export function argPrefix(f: KernelFeatures): string {
  * its __data_loc strings, so from 0.21 the fields stay on `args`.
  */
 function tracepointArgs(f: KernelFeatures): { line: string; prefix: string } {
-  return versionAtLeast(f.bpftrace.version, [0, 21, 0]) ? { line: "", prefix: "args." } : { line: "  $a = args;", prefix: "$a->" };
+  const prefix = argPrefix(f);
+  return prefix === "args." ? { line: "", prefix } : { line: "  $a = args;\n", prefix: "$a->" };
 }
 
 export function renderProbe(f: KernelFeatures, mode: ProbeMode): string {
@@ -52,9 +53,8 @@ export function renderProbe(f: KernelFeatures, mode: ProbeMode): string {
   // bpftrace 0.21–0.23 read __data_loc strings as empty; the victim's comm then comes from its exit.
   const dataLocOk = !versionAtLeast(f.bpftrace.version, [0, 21, 0]) || versionAtLeast(f.bpftrace.version, [0, 24, 0]);
   const pcMax = f.pageCounterMax ?? "max";
-  // An empty ARGS leaves no blank line behind.
-  let script = fill(mainTemplate.replace(/^\{\{ARGS\}\}\n/gm, args.line ? "{{ARGS}}\n" : ""), {
-    ARGS: args.line,
+  // ARGS stands on a line of its own, which goes when there is no variable to set.
+  let script = fill(mainTemplate.replace(/^\{\{ARGS\}\}\n/gm, () => args.line), {
     ARG: arg,
     MEMCG_ID: String(f.memcgId),
     MARK_FIELDS: hasMemory ? MEMORY_FIELDS.map((x) => `${arg}${x}`).join(", ") : MEMORY_FIELDS.map(() => "-1").join(", "),
