@@ -1,6 +1,7 @@
 // What the kernel says about processes and the machine: CPU time, RSS, load, OOM counters.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ownCgroup } from "../test/helpers/cgroup.ts";
 
 const read = (p: string): string | null => {
   try {
@@ -35,14 +36,10 @@ export class CpuAccount {
   ) {}
 
   static make(name: string): CpuAccount {
-    const lines = readFileSync("/proc/self/cgroup", "utf8").split("\n");
-    const v1 = lines.find((l) => l.split(":")[1]?.split(",").includes("cpuacct"));
-    const top = v1 ? "/sys/fs/cgroup/cpuacct" : "/sys/fs/cgroup";
-    const own = v1 ? v1.split(":").slice(2).join(":") : lines.find((l) => l.startsWith("0::"))?.slice(3);
-    if (own === undefined || !existsSync(top)) throw new Error(`no cgroup to account CPU in (no cpuacct hierarchy, no cgroup v2 in /proc/self/cgroup)`);
-    const dir = join(top, own, name);
+    const own = ownCgroup("cpuacct");
+    const dir = join(own.dir, name);
     mkdirSync(dir);
-    return new CpuAccount(dir, v1 !== undefined);
+    return new CpuAccount(dir, own.version === "v1");
   }
 
   /** Moves a process (all its threads) into the group; its children start there too. */

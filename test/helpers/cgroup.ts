@@ -2,26 +2,29 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
-export interface MemoryRoot {
+export interface OwnCgroup {
   version: "v1" | "v2";
-  /** Filesystem dir of our own memory cgroup. */
+  /** Filesystem dir of our own cgroup. */
   dir: string;
-  /** Our memory cgroup's path as the kernel names it. */
+  /** Its path as the kernel names it. */
   path: string;
 }
 
-export function ownMemoryCgroup(): MemoryRoot {
+/** Our own cgroup for a controller: its v1 hierarchy where it is mounted, else the v2 one. */
+export function ownCgroup(controller: string): OwnCgroup {
   const lines = readFileSync("/proc/self/cgroup", "utf8").split("\n");
-  const v1 = lines.find((l) => l.split(":")[1]?.split(",").includes("memory"));
-  if (v1 && existsSync("/sys/fs/cgroup/memory")) {
+  const v1 = lines.find((l) => l.split(":")[1]?.split(",").includes(controller));
+  if (v1 && existsSync(`/sys/fs/cgroup/${controller}`)) {
     const path = v1.split(":").slice(2).join(":");
-    return { version: "v1", dir: join("/sys/fs/cgroup/memory", path), path };
+    return { version: "v1", dir: join(`/sys/fs/cgroup/${controller}`, path), path };
   }
   const v2 = lines.find((l) => l.startsWith("0::"));
-  if (!v2) throw new Error("no memory cgroup found in /proc/self/cgroup");
+  if (!v2) throw new Error(`no ${controller} cgroup found in /proc/self/cgroup`);
   const path = v2.slice(3);
   return { version: "v2", dir: join("/sys/fs/cgroup", path), path };
 }
+
+export const ownMemoryCgroup = (): OwnCgroup => ownCgroup("memory");
 
 /** A cgroup tree for one test; `remove()` deletes it deepest first once its tasks are gone. */
 export class TestCgroups {
